@@ -1,0 +1,162 @@
+import type { CacheStore } from '../store/types.js';
+import type { InvalidateSpec } from './types.js';
+import {
+  checkBoolean,
+  checkFunction,
+  checkInteger,
+  checkKnownKeys,
+  checkObject,
+  checkStringArray,
+  describe,
+} from '../validate.js';
+
+/** A user id as `perUser` may return it. */
+export type UserId = string | number;
+
+/** Options a route may set; `createCache` options are their defaults. `C` is `req` or `ctx`. */
+export interface RouteOptions<C> {
+  /** Seconds a stored response is fresh. Default 60. */
+  ttl?: number;
+  /** Tags to store the response under (invalidate them with `invalidate({ tags })`). */
+  tags?: readonly string[] | ((context: C) => readonly string[]);
+  /** Keys responses per user; return `undefined` for an anonymous request. */
+  perUser?: (context: C) => UserId | undefined;
+  /** Replaces the default key (method + host + path + sorted query). */
+  key?: (context: C) => string;
+  /** Cacheable statuses. Default `[200]`. */
+  statuses?: readonly number[];
+  /** Seconds after expiry during which a stale copy is served while one request refreshes it. */
+  staleWhileRevalidate?: number;
+  /** Seconds after expiry during which a stale copy replaces a 5xx or a failed handler. */
+  staleIfError?: number;
+  /** Cache responses to requests with `Authorization` on a route without `perUser`. */
+  shared?: boolean;
+}
+
+/** Options of `createCache`. */
+export interface HttpCacheOptions<C> extends Omit<RouteOptions<C>, 'tags'> {
+  /** Where responses live. Default: a `MemoryCacheStore` owned (and closed) by the cache. */
+  store?: CacheStore;
+  /** Send `X-Cache` and `Age` (default `true`). */
+  debugHeaders?: boolean;
+  /** Hears every error the cache absorbs (the request is then served by the handler). */
+  onError?: (err: unknown) => void;
+}
+
+/** A route's options merged with the cache's defaults. */
+export interface ResolvedRoute<C> {
+  ttl: number;
+  tags: RouteOptions<C>['tags'];
+  perUser: RouteOptions<C>['perUser'];
+  key: RouteOptions<C>['key'];
+  statuses: ReadonlySet<number>;
+  staleWhileRevalidate: number;
+  staleIfError: number;
+  shared: boolean;
+}
+
+const ROUTE_KEYS = [
+  'ttl',
+  'tags',
+  'perUser',
+  'key',
+  'statuses',
+  'staleWhileRevalidate',
+  'staleIfError',
+  'shared',
+] as const;
+const CACHE_KEYS = [...ROUTE_KEYS.filter((k) => k !== 'tags'), 'store', 'debugHeaders', 'onError'];
+
+/** Throws a TypeError naming the first bad `createCache` option. */
+export function checkCacheOptions<C>(options: HttpCacheOptions<C>): void {
+  checkObject('options', options);
+  checkKnownKeys('createCache', options, CACHE_KEYS);
+  checkRouteFields('', options);
+  checkBoolean('debugHeaders', options.debugHeaders);
+  checkFunction('onError', options.onError);
+  const { store } = options;
+  if (store !== undefined && !isStore(store)) {
+    throw new TypeError(`store must implement CacheStore (get, set, delete, invalidateTags, lease, setLeased, close), got ${describe(store)}`);
+  }
+}
+
+/** Throws a TypeError naming the first bad route option, then merges in the defaults. */
+export function resolveRoute<C>(defaults: HttpCacheOptions<C>, options: RouteOptions<C>): ResolvedRoute<C> {
+  checkObject('route options', options);
+  checkKnownKeys('route', options, ROUTE_KEYS);
+  checkRouteFields('route.', options);
+  const { tags } = options;
+  if (typeof tags !== 'function') checkStringArray('route.tags', tags);
+  return {
+    ttl: options.ttl ?? defaults.ttl ?? 60,
+    tags,
+    perUser: options.perUser ?? defaults.perUser,
+    key: options.key ?? defaults.key,
+    statuses: new Set(options.statuses ?? defaults.statuses ?? [200]),
+    staleWhileRevalidate: options.staleWhileRevalidate ?? defaults.staleWhileRevalidate ?? 0,
+    staleIfError: options.staleIfError ?? defaults.staleIfError ?? 0,
+    shared: options.shared ?? defaults.shared ?? false,
+  };
+}
+
+/** What `invalidateOn` drops after a successful write: lists, or functions of the request. */
+export interface InvalidateOnSpec<C> {
+  keys?: readonly string[] | ((context: C) => readonly string[]);
+  tags?: readonly string[] | ((context: C) => readonly string[]);
+  users?: readonly UserId[] | ((context: C) => readonly UserId[]);
+}
+
+/** Throws a TypeError naming the first bad field of an `invalidateOn` spec. */
+export function checkInvalidateOnSpec<C>(spec: InvalidateOnSpec<C>): void {
+  checkObject('invalidateOn spec', spec);
+  const lists = Object.fromEntries(
+    Object.entries(spec ?? {}).map(([name, value]) => [name, typeof value === 'function' ? [] : value]),
+  );
+  checkInvalidateSpec(lists);
+}
+
+/** The invalidation an `invalidateOn` spec means for one request. */
+export function resolveInvalidation<C>(spec: InvalidateOnSpec<C>, context: C): InvalidateSpec {
+  const resolve = <T>(value: readonly T[] | ((context: C) => readonly T[]) | undefined): readonly T[] | undefined =>
+    typeof value === 'function' ? value(context) : value;
+  return { keys: resolve(spec.keys), tags: resolve(spec.tags), users: resolve(spec.users) };
+}
+
+/** Throws a TypeError unless `spec` is a valid `invalidate` argument. */
+export function checkInvalidateSpec(spec: unknown): void {
+  checkObject('invalidate spec', spec);
+  if (spec === undefined) throw new TypeError('invalidate needs { keys?, tags?, users? }');
+  checkKnownKeys('invalidate', spec as object, ['keys', 'tags', 'users']);
+  const { keys, tags, users } = spec as Record<string, unknown>;
+  checkStringArray('invalidate keys', keys);
+  checkStringArray('invalidate tags', tags);
+  if (users !== undefined && !(Array.isArray(users) && users.every(isUserId))) {
+    throw new TypeError(`invalidate users must be an array of strings or numbers, got ${describe(users)}`);
+  }
+}
+
+function checkRouteFields<C>(where: string, options: Omit<RouteOptions<C>, 'tags'>): void {
+  checkInteger(`${where}ttl`, options.ttl);
+  checkInteger(`${where}staleWhileRevalidate`, options.staleWhileRevalidate);
+  checkInteger(`${where}staleIfError`, options.staleIfError);
+  checkFunction(`${where}perUser`, options.perUser);
+  checkFunction(`${where}key`, options.key);
+  checkBoolean(`${where}shared`, options.shared);
+  const { statuses } = options;
+  if (
+    statuses !== undefined &&
+    !(Array.isArray(statuses) && statuses.every((s) => Number.isInteger(s) && s >= 200 && s <= 599 && s !== 206 && s !== 304))
+  ) {
+    throw new TypeError(`${where}statuses must be an array of final statuses (200-599, not 206 or 304), got ${describe(statuses)}`);
+  }
+}
+
+function isUserId(value: unknown): value is UserId {
+  return typeof value === 'string' || typeof value === 'number';
+}
+
+function isStore(value: unknown): value is CacheStore {
+  if (typeof value !== 'object' || value === null) return false;
+  const methods = ['get', 'set', 'delete', 'invalidateTags', 'lease', 'setLeased', 'close'];
+  return methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+}

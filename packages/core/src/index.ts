@@ -1,0 +1,28 @@
+export type { CacheEntry, CacheStore, Lease } from './store/types.js';
+export { EntryTooLargeError, LEASE_TTL_MS, StoreClosedError } from './store/types.js';
+export { MemoryCacheStore, type MemoryCacheStoreOptions } from './store/memory-store.js';
+export { RedisCacheStore } from './store/redis/redis-store.js';
+export {
+  RESILIENT_CLUSTER_DEFAULTS,
+  RESILIENT_DEFAULTS,
+  type RedisCacheStoreOptions,
+} from './store/redis/options.js';
+export type { ErrorReporter } from './report.js';
+export { HttpCache, type CacheHandle, type CachedRoute } from './http/engine.js';
+export type {
+  HttpCacheOptions,
+  InvalidateOnSpec,
+  RouteOptions,
+  UserId,
+} from './http/options.js';
+export type {
+  CacheRequest,
+  CacheStats,
+  CapturedResponse,
+  Decision,
+  Finish,
+  Hit,
+  InvalidateSpec,
+  Pass,
+  ReplayResponse,
+} from './http/types.js';

@@ -1,0 +1,181 @@
+import { LRUCache } from 'lru-cache';
+import { checkBoolean, checkInteger, checkKnownKeys, checkObject } from '../validate.js';
+import { checkEntry, checkKey, checkTags } from './arguments.js';
+import {
+  EntryTooLargeError,
+  LEASE_TTL_MS,
+  StoreClosedError,
+  type CacheEntry,
+  type CacheStore,
+  type Lease,
+} from './types.js';
+
+/** Options of {@link MemoryCacheStore}. */
+export interface MemoryCacheStoreOptions {
+  /** Most entries kept; the least recently used go first. Default 10 000. */
+  maxCount?: number;
+  /** Most bytes (values plus metadata JSON) kept. Default 100 MiB. */
+  maxSize?: number;
+  /** Largest single entry in bytes; a larger `set` rejects with an `EntryTooLargeError`. Default `maxSize`. */
+  maxEntrySize?: number;
+}
+
+interface Stored<M extends object> {
+  entry: CacheEntry<M>;
+  tags: readonly string[];
+  size: number;
+}
+
+class MemoryLease implements Lease {
+  constructor(
+    readonly key: string,
+    readonly clock: number,
+    readonly takenAt: number,
+  ) {}
+}
+
+const OPTIONS = ['maxCount', 'maxSize', 'maxEntrySize'] as const;
+
+/**
+ * An in-process {@link CacheStore} on `lru-cache`, with the same contract as the Redis store:
+ * TTLs, tags, leases, Buffers kept byte-exact and `maxEntrySize`. It is the HTTP cache's default
+ * store; it does not share anything between processes.
+ */
+export class MemoryCacheStore<M extends object = Record<string, unknown>> implements CacheStore<M> {
+  readonly #lru: LRUCache<string, Stored<M>>;
+  readonly #maxEntrySize: number;
+  readonly #tagged = new Map<string, Set<string>>();
+  /** Bumped by every invalidation; a lease remembers the value it saw. */
+  #clock = 0;
+  /** Clock value of each tag's last invalidation, oldest first, kept for {@link LEASE_TTL_MS}. */
+  readonly #invalidatedAt = new Map<string, { clock: number; at: number }>();
+  #closed = false;
+
+  constructor(options: MemoryCacheStoreOptions = {}) {
+    checkObject('options', options);
+    checkKnownKeys('MemoryCacheStore', options, OPTIONS);
+    checkInteger('maxCount', options.maxCount, 1);
+    checkInteger('maxSize', options.maxSize, 1);
+    checkInteger('maxEntrySize', options.maxEntrySize);
+    const maxSize = options.maxSize ?? 100 * 1024 * 1024;
+    this.#maxEntrySize = options.maxEntrySize ?? maxSize;
+    this.#lru = new LRUCache<string, Stored<M>>({
+      max: options.maxCount ?? 10_000,
+      maxSize,
+      sizeCalculation: (stored) => Math.max(1, stored.size),
+      // Replaced, evicted, expired or deleted: the entry leaves its tags' indexes.
+      dispose: (stored, key) => this.#untag(key, stored.tags),
+    });
+  }
+
+  async get(key: string): Promise<CacheEntry<M> | undefined> {
+    this.#assertOpen();
+    checkKey(key);
+    return this.#lru.get(key)?.entry;
+  }
+
+  async set(
+    key: string,
+    value: string | Buffer,
+    metadata?: M,
+    ttl?: number,
+    tags: readonly string[] = [],
+  ): Promise<void> {
+    this.#assertOpen();
+    checkKey(key);
+    this.#store(key, value, metadata, ttl, tags);
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#assertOpen();
+    checkKey(key);
+    this.#lru.delete(key);
+  }
+
+  async invalidateTags(tags: readonly string[]): Promise<number> {
+    this.#assertOpen();
+    checkTags(tags);
+    const now = performance.now();
+    this.#clock++;
+    let removed = 0;
+    for (const tag of tags) {
+      this.#invalidatedAt.delete(tag); // re-insert at the end: the map stays ordered by time
+      this.#invalidatedAt.set(tag, { clock: this.#clock, at: now });
+      for (const key of [...(this.#tagged.get(tag) ?? [])]) {
+        if (this.#lru.has(key)) removed++;
+        this.#lru.delete(key);
+      }
+    }
+    for (const [tag, { at }] of this.#invalidatedAt) {
+      if (now - at <= LEASE_TTL_MS) break;
+      this.#invalidatedAt.delete(tag);
+    }
+    return removed;
+  }
+
+  async lease(key: string): Promise<Lease> {
+    this.#assertOpen();
+    checkKey(key);
+    return new MemoryLease(key, this.#clock, performance.now());
+  }
+
+  async setLeased(
+    lease: Lease,
+    value: string | Buffer,
+    metadata?: M,
+    ttl?: number,
+    tags: readonly string[] = [],
+  ): Promise<boolean> {
+    this.#assertOpen();
+    if (!(lease instanceof MemoryLease)) throw new TypeError('lease was not issued by this store');
+    if (performance.now() - lease.takenAt > LEASE_TTL_MS) return false;
+    checkTags(tags);
+    for (const tag of tags) {
+      const invalidated = this.#invalidatedAt.get(tag);
+      if (invalidated && invalidated.clock > lease.clock) return false;
+    }
+    return this.#store(lease.key, value, metadata, ttl, tags);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#lru.clear();
+  }
+
+  #store(
+    key: string,
+    value: string | Buffer,
+    metadata: M | undefined,
+    ttl: number | undefined,
+    tags: readonly string[],
+  ): boolean {
+    const { size } = checkEntry(value, metadata, ttl, tags);
+    if (size > this.#maxEntrySize) throw new EntryTooLargeError(size, this.#maxEntrySize);
+    if (ttl === 0) {
+      this.#lru.delete(key);
+      return false;
+    }
+    const unique = [...new Set(tags)];
+    const entry = { value, metadata: metadata ?? ({} as M) };
+    this.#lru.set(key, { entry, tags: unique, size }, { ttl: ttl === undefined ? 0 : ttl * 1000 });
+    if (!this.#lru.has(key)) return false; // larger than maxSize: lru-cache declined it
+    for (const tag of unique) {
+      let keys = this.#tagged.get(tag);
+      if (!keys) this.#tagged.set(tag, (keys = new Set()));
+      keys.add(key);
+    }
+    return true;
+  }
+
+  #untag(key: string, tags: readonly string[]): void {
+    for (const tag of tags) {
+      const keys = this.#tagged.get(tag);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#tagged.delete(tag);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreClosedError('MemoryCacheStore');
+  }
+}

@@ -1,0 +1,118 @@
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import {
+  checkBoolean,
+  checkFunction,
+  checkInteger,
+  checkKnownKeys,
+  checkObject,
+  describe,
+} from '../../validate.js';
+import { checkKeyPrefix } from './layout.js';
+
+/** Options of {@link RedisCacheStore}. */
+export interface RedisCacheStoreOptions {
+  /**
+   * ioredis options for the connections the store opens (host, port, db, password, keyPrefix, …).
+   * They override the store's defaults (see {@link RESILIENT_DEFAULTS}).
+   */
+  clientOpts?: RedisOptions;
+  /** Connect to a Redis Cluster instead: startup nodes and ioredis cluster options. */
+  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
+  /**
+   * Bring your own ioredis connection (`Redis` or `Cluster`). The store never quits it; the extra
+   * connections it opens for tracking are duplicates of it and are closed by `close()`.
+   */
+  client?: Redis | Cluster;
+  /** Largest entry (value plus metadata JSON) in bytes; a larger `set` rejects. Default 100 MiB. */
+  maxEntrySize?: number;
+  /** Keep a local tier coherent through Redis CLIENT TRACKING. Default `true`. */
+  tracking?: boolean;
+  /** Most entries in the local tier. Default 10 000. */
+  maxCount?: number;
+  /** Most bytes (values plus metadata JSON) in the local tier. Default 64 MiB. */
+  maxSize?: number;
+  /** Hears every Redis error the store absorbs (a failed get is a miss, it never throws). */
+  errorCallback?: (err: unknown) => void;
+}
+
+/**
+ * Connection defaults that keep an app fast when Redis is down or slow: commands fail after
+ * 250 ms instead of hanging, nothing queues while disconnected (a queue would grow without bound
+ * and replay stale writes later), a command is retried at most once after a reconnect, and
+ * reconnection backs off to 2 s.
+ */
+export const RESILIENT_DEFAULTS = {
+  commandTimeout: 250,
+  connectTimeout: 2000,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  retryStrategy: (times: number): number => Math.min(50 * 2 ** times, 2000),
+} satisfies RedisOptions;
+
+/** The same defaults for a cluster: per-node settings go to `redisOptions`. */
+export const RESILIENT_CLUSTER_DEFAULTS = {
+  enableOfflineQueue: false,
+  clusterRetryStrategy: RESILIENT_DEFAULTS.retryStrategy,
+  retryDelayOnFailover: 100,
+  retryDelayOnClusterDown: 100,
+  retryDelayOnTryAgain: 100,
+  maxRedirections: 4,
+  slotsRefreshTimeout: 1000,
+} satisfies ClusterOptions;
+
+const KNOWN = [
+  'clientOpts',
+  'cluster',
+  'client',
+  'maxEntrySize',
+  'tracking',
+  'maxCount',
+  'maxSize',
+  'errorCallback',
+] as const;
+
+/** Throws a TypeError naming the first bad option. */
+export function checkOptions(options: RedisCacheStoreOptions): void {
+  checkObject('options', options);
+  checkKnownKeys('RedisCacheStore', options, KNOWN);
+  checkObject('clientOpts', options.clientOpts);
+  checkObject('cluster', options.cluster);
+  checkInteger('maxEntrySize', options.maxEntrySize);
+  checkBoolean('tracking', options.tracking);
+  checkInteger('maxCount', options.maxCount, 1);
+  checkInteger('maxSize', options.maxSize, 1);
+  checkFunction('errorCallback', options.errorCallback);
+  const sources = (['clientOpts', 'cluster', 'client'] as const).filter((k) => options[k] !== undefined);
+  if (sources.length > 1) {
+    throw new TypeError(`pass only one of clientOpts, cluster and client (got ${sources.join(', ')})`);
+  }
+  const { client, cluster } = options;
+  if (client !== undefined && !isIoredis(client)) {
+    throw new TypeError(`client must be an ioredis Redis or Cluster instance, got ${describe(client)}`);
+  }
+  if (cluster !== undefined && (!Array.isArray(cluster.nodes) || cluster.nodes.length === 0)) {
+    throw new TypeError('cluster.nodes must be a non-empty array of startup nodes');
+  }
+  checkObject('cluster.options', cluster?.options);
+  const prefix = options.clientOpts?.keyPrefix ?? cluster?.options?.keyPrefix;
+  if (prefix !== undefined && typeof prefix !== 'string') {
+    throw new TypeError(`clientOpts.keyPrefix must be a string, got ${describe(prefix)}`);
+  }
+}
+
+/** The key prefix ioredis adds to every key of `conn`. */
+export function keyPrefixOf(conn: Redis | Cluster): string {
+  const prefix = conn.options.keyPrefix ?? '';
+  checkKeyPrefix(prefix);
+  return prefix;
+}
+
+function isIoredis(value: unknown): value is Redis | Cluster {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'duplicate' in value &&
+    'evalsha' in value &&
+    'options' in value
+  );
+}

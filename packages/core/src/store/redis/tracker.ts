@@ -1,0 +1,131 @@
+import type { Redis } from 'ioredis';
+
+const CHANNEL = '__redis__:invalidate';
+
+/** What a {@link Tracker} reports to its store. */
+export interface TrackerListener {
+  /** Keys Redis says changed; `null` means everything (FLUSHALL / FLUSHDB). */
+  invalidate(keys: string[] | null): void;
+  /** Tracking broke or a connection dropped: nothing cached locally can be vouched for. */
+  reset(): void;
+  error(err: unknown): void;
+}
+
+/**
+ * CLIENT TRACKING against one Redis node, in the two-connection (REDIRECT) mode that RESP2 needs:
+ * `reader` runs tracked reads (OPTIN: only reads preceded by CLIENT CACHING yes), `sub` receives
+ * the `__redis__:invalidate` messages.
+ *
+ * Over RESP2 Redis never says that the redirect target went away, so the tracker watches both
+ * connections itself: any close resets (the store flushes its local tier), and a health check
+ * pings `sub` and verifies the reader still redirects to it.
+ */
+export class Tracker {
+  readonly reader: Redis;
+  readonly #sub: Redis;
+  readonly #listener: TrackerListener;
+  readonly #timer: NodeJS.Timeout;
+  /** CLIENT ID of `sub` once it is subscribed; cleared when it drops. */
+  #subId: number | undefined;
+  #ready = false;
+  #establishing = false;
+  #closed = false;
+
+  /** `connect` opens a connection to this tracker's node with the store's options. */
+  constructor(
+    connect: (role: 'reader' | 'invalidations') => Redis,
+    listener: TrackerListener,
+    healthCheckMs: number,
+  ) {
+    this.#listener = listener;
+    this.reader = connect('reader');
+    this.#sub = connect('invalidations');
+    this.#sub.on('messageBuffer', (_channel: Buffer, message: unknown) => this.#onMessage(message));
+    for (const conn of [this.reader, this.#sub]) {
+      conn.on('error', (err: unknown) => this.#error(err));
+      conn.on('ready', () => void this.#establish());
+      conn.on('close', () => this.#reset(conn === this.#sub));
+    }
+    this.#timer = setInterval(() => void this.#check(), healthCheckMs);
+    this.#timer.unref();
+  }
+
+  /** Whether a read sent now on `reader` with CLIENT CACHING yes is tracked. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#reset(true);
+    await Promise.all([quit(this.reader), quit(this.#sub)]);
+  }
+
+  async #establish(): Promise<void> {
+    if (this.#closed || this.#ready || this.#establishing) return;
+    if (this.reader.status !== 'ready' || this.#sub.status !== 'ready') return;
+    this.#establishing = true;
+    try {
+      if (this.#subId === undefined) {
+        // CLIENT ID must come before SUBSCRIBE: a RESP2 subscriber cannot run it.
+        const id = (await this.#sub.client('ID')) as number;
+        await this.#sub.subscribe(CHANNEL);
+        this.#subId = id;
+      }
+      const subId = this.#subId;
+      await this.reader.client('TRACKING', 'ON', 'REDIRECT', subId, 'OPTIN');
+      // Only if nothing dropped meanwhile is the redirect we just set still the live one.
+      if (!this.#closed && this.#subId === subId && this.reader.status === 'ready') this.#ready = true;
+    } catch (err) {
+      this.#error(err);
+    } finally {
+      this.#establishing = false;
+    }
+  }
+
+  /** Re-establishes when idle, and verifies a ready tracker is really still wired. */
+  async #check(): Promise<void> {
+    if (!this.#ready) return this.#establish();
+    try {
+      const [, info] = await Promise.all([
+        this.#sub.ping(),
+        this.reader.call('CLIENT', 'TRACKINGINFO') as Promise<unknown[]>,
+      ]);
+      const redirect = info[info.indexOf('redirect') + 1];
+      if (redirect !== this.#subId) throw new Error(`tracking redirects to ${String(redirect)}, not ${this.#subId}`);
+    } catch (err) {
+      if (this.#closed) return;
+      this.#error(err);
+      this.#reset(true);
+      // A half-open subscriber hears nothing; reconnecting gets a new, verifiable one.
+      this.#sub.disconnect(true);
+    }
+  }
+
+  /** Errors after close() are the shutdown itself, not news. */
+  #error(err: unknown): void {
+    if (!this.#closed) this.#listener.error(err);
+  }
+
+  #reset(subscriberLost: boolean): void {
+    if (subscriberLost) this.#subId = undefined;
+    this.#ready = false;
+    this.#listener.reset();
+  }
+
+  #onMessage(message: unknown): void {
+    if (message === null) return this.#listener.invalidate(null);
+    const keys = Array.isArray(message) ? message : [message];
+    this.#listener.invalidate(keys.map((key) => String(key)));
+  }
+}
+
+async function quit(conn: Redis): Promise<void> {
+  try {
+    await conn.quit();
+  } catch {
+    conn.disconnect();
+  }
+}

@@ -1,0 +1,176 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MemoryCacheStore, RedisCacheStore, type CacheStore } from '@restash/core';
+import { startRedis, type RedisHandle } from '../../../test/harness';
+
+// One contract, two stores: every behaviour here holds for the in-memory default and for Redis.
+
+type Factory = { name: string; make(opts?: { maxEntrySize?: number }): CacheStore; cleanup?: () => Promise<void> };
+
+let redis: RedisHandle;
+const errors: unknown[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+const factories: Factory[] = [
+  { name: 'MemoryCacheStore', make: (opts) => new MemoryCacheStore(opts) },
+  {
+    name: 'RedisCacheStore',
+    make: (opts) =>
+      new RedisCacheStore({
+        clientOpts: redis.options({ keyPrefix: redis.keyPrefix }),
+        errorCallback: (err) => errors.push(err),
+        ...opts,
+      }),
+  },
+];
+
+describe.each(factories)('$name contract', ({ make }) => {
+  let store: CacheStore;
+  beforeEach(async () => {
+    await redis.flush();
+    errors.length = 0;
+    store = make();
+  });
+  afterEach(async () => {
+    await store.close();
+    expect(errors).toEqual([]);
+  });
+
+  test('a missing key is a miss', async () => {
+    expect(await store.get('absent')).toBeUndefined();
+  });
+
+  test('strings come back as strings and Buffers as byte-exact Buffers', async () => {
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    await store.set('s', 'héllo ✓', { a: 1 });
+    await store.set('b', bytes, { b: 2 });
+    expect(await store.get('s')).toEqual({ value: 'héllo ✓', metadata: { a: 1 } });
+    const b = await store.get('b');
+    expect(Buffer.isBuffer(b?.value)).toBe(true);
+    expect(Buffer.compare(b!.value as Buffer, bytes)).toBe(0);
+    expect(b?.metadata).toEqual({ b: 2 });
+  });
+
+  test('metadata defaults to {} and an overwrite replaces value and metadata', async () => {
+    await store.set('k', 'one');
+    expect(await store.get('k')).toEqual({ value: 'one', metadata: {} });
+    await store.set('k', Buffer.from('two'), { v: 2 });
+    expect(await store.get('k')).toEqual({ value: Buffer.from('two'), metadata: { v: 2 } });
+  });
+
+  test('ttl expires entries; no ttl means no expiry', async () => {
+    await store.set('short', 'x', {}, 1);
+    await store.set('forever', 'y');
+    expect(await store.get('short')).toBeDefined();
+    await sleep(1100);
+    expect(await store.get('short')).toBeUndefined();
+    expect(await store.get('forever')).toBeDefined();
+  });
+
+  test('ttl 0 removes the entry: it expires at once', async () => {
+    await store.set('k', 'x');
+    await store.set('k', 'y', {}, 0);
+    expect(await store.get('k')).toBeUndefined();
+  });
+
+  test.each([-1, 1.5, '10', NaN])('ttl %p is rejected with a TypeError naming ttl', async (ttl) => {
+    await expect(store.set('k', 'x', {}, ttl as number)).rejects.toThrow(TypeError);
+    await expect(store.set('k', 'x', {}, ttl as number)).rejects.toThrow(/ttl/);
+  });
+
+  test('malformed arguments are TypeErrors', async () => {
+    await expect(store.get(1 as unknown as string)).rejects.toThrow(/key must be a string/);
+    await expect(store.set('k', 5 as unknown as string)).rejects.toThrow(/value must be a string or a Buffer/);
+    await expect(store.set('k', 'x', {}, 1, 'tag' as unknown as string[])).rejects.toThrow(/tags/);
+    await expect(store.invalidateTags('tag' as unknown as string[])).rejects.toThrow(/tags/);
+  });
+
+  test('an entry over maxEntrySize (bytes, value plus metadata) is rejected', async () => {
+    const small = make({ maxEntrySize: 64 });
+    try {
+      await small.set('fits', 'é'.repeat(20), {}); // 40 bytes + "{}"
+      await expect(small.set('big', 'é'.repeat(40), {})).rejects.toMatchObject({
+        code: 'ERR_RESTASH_ENTRY_TOO_LARGE',
+        size: 82,
+      });
+      expect(await small.get('big')).toBeUndefined();
+      expect(await small.get('fits')).toBeDefined();
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('delete removes an entry and resolves for a missing key', async () => {
+    await store.set('k', 'x');
+    await store.delete('k');
+    expect(await store.get('k')).toBeUndefined();
+    await expect(store.delete('never-there')).resolves.toBeUndefined();
+  });
+
+  test('invalidateTags removes exactly the tagged entries and counts them once', async () => {
+    await store.set('a', '1', {}, 60, ['red', 'blue']);
+    await store.set('b', '2', {}, 60, ['red']);
+    await store.set('c', '3', {}, 60, ['green']);
+    expect(await store.invalidateTags(['red', 'blue'])).toBe(2);
+    expect(await store.get('a')).toBeUndefined();
+    expect(await store.get('b')).toBeUndefined();
+    expect(await store.get('c')).toBeDefined();
+    expect(await store.invalidateTags(['red'])).toBe(0);
+    expect(await store.invalidateTags([])).toBe(0);
+  });
+
+  test('tags match exactly: glob and separator characters are plain characters', async () => {
+    const tags = ['p*', 'p?', 'p[a]', 'p:1', 'pa', 'p'];
+    for (const tag of tags) await store.set(`key-${tag}`, tag, {}, 60, [tag]);
+    for (const tag of tags) {
+      expect(await store.invalidateTags([tag])).toBe(1);
+      expect(await store.get(`key-${tag}`)).toBeUndefined();
+    }
+  });
+
+  test('an overwrite drops the old tags', async () => {
+    await store.set('k', 'old', {}, 60, ['old-tag']);
+    await store.set('k', 'new', {}, 60, ['new-tag']);
+    expect(await store.invalidateTags(['old-tag'])).toBe(0);
+    expect(await store.get('k')).toEqual({ value: 'new', metadata: {} });
+    expect(await store.invalidateTags(['new-tag'])).toBe(1);
+  });
+
+  test('a lease stores when nothing it carries was invalidated meanwhile', async () => {
+    const lease = await store.lease('k');
+    await store.invalidateTags(['unrelated']);
+    expect(await store.setLeased(lease, 'v', { m: 1 }, 60, ['t'])).toBe(true);
+    expect(await store.get('k')).toEqual({ value: 'v', metadata: { m: 1 } });
+  });
+
+  test('a lease is refused when one of its tags was invalidated after it was taken', async () => {
+    await store.set('k', 'before', {}, 60, ['t']);
+    const lease = await store.lease('k');
+    await store.invalidateTags(['t']); // the write lands while the value is being computed
+    expect(await store.setLeased(lease, 'stale', {}, 60, ['other', 't'])).toBe(false);
+    expect(await store.get('k')).toBeUndefined();
+    const fresh = await store.lease('k');
+    expect(await store.setLeased(fresh, 'fresh', {}, 60, ['t'])).toBe(true);
+  });
+
+  test('an invalidation before the lease does not refuse it', async () => {
+    await store.invalidateTags(['t']);
+    const lease = await store.lease('k');
+    expect(await store.setLeased(lease, 'v', {}, 60, ['t'])).toBe(true);
+  });
+
+  test('close is idempotent and later calls reject saying the store is closed', async () => {
+    await store.close();
+    await store.close();
+    await expect(store.get('k')).rejects.toThrow(/closed/);
+    await expect(store.set('k', 'v')).rejects.toThrow(/closed/);
+    await expect(store.delete('k')).rejects.toThrow(/closed/);
+    await expect(store.invalidateTags(['t'])).rejects.toThrow(/closed/);
+    await expect(store.lease('k')).rejects.toThrow(/closed/);
+  });
+});
