@@ -111,7 +111,9 @@ function baseHandle(host: string, port: number, owned: boolean, credentials: Red
     },
     async monitor() {
       requireOwned('monitor()');
-      const monitor = await getAdmin().duplicate().monitor();
+      // monitor() opens a connection of its own; the duplicate it is called on never connects.
+      const source = getAdmin().duplicate({ lazyConnect: true });
+      const monitor = await source.monitor();
       const seen: string[][] = [];
       monitor.on('monitor', (_time: string, args: string[], source: string) => {
         if (source !== 'lua') seen.push([args[0]!.toLowerCase(), ...args.slice(1)]);
@@ -126,6 +128,7 @@ function baseHandle(host: string, port: number, owned: boolean, credentials: Red
         },
         async stop() {
           monitor.disconnect();
+          source.disconnect();
         },
       };
     },

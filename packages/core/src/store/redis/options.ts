@@ -98,6 +98,8 @@ export function checkOptions(options: RedisCacheStoreOptions): void {
   if (prefix !== undefined && typeof prefix !== 'string') {
     throw new TypeError(`clientOpts.keyPrefix must be a string, got ${describe(prefix)}`);
   }
+  // Before any connection opens: a rejected option must not leave one behind.
+  if (prefix !== undefined) checkKeyPrefix(prefix);
 }
 
 /** The key prefix ioredis adds to every key of `conn`. */

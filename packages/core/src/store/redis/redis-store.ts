@@ -69,6 +69,8 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   /** Bumped whenever the connection drops: a lease spanning a drop may have missed a write. */
   #epoch = 0;
   #startup: Promise<void> | undefined;
+  /** Ends the startup wait early (on close). */
+  #endStartup: (() => void) | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -105,10 +107,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     const ticket = reader && local ? local.begin(this.#prefix + mkey) : undefined;
     try {
       if (this.#startup) await this.#startup;
-      const reply = await runScript(reader ?? this.#client, GET, [mkey], [this.#prefix, bucket, key], {
-        buffers: true,
-        caching: ticket !== undefined,
-      });
+      const reply = await runScript(reader ?? this.#client, GET, [mkey], [this.#prefix, bucket, key], { buffers: true });
       const decoded = this.#decode(key, reply);
       if (decoded && ticket) local?.fill(ticket, decoded.entry, decoded.size, decoded.pttl);
       return decoded?.entry;
@@ -204,6 +203,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   }
 
   async #shutdown(): Promise<void> {
+    this.#endStartup?.();
     this.#client.off('close', this.#onClose);
     await this.#tracking?.close();
     if (this.#ownsClient) {
@@ -294,8 +294,10 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
       };
       const timer = setTimeout(done, STARTUP_WAIT_MS);
       client.once('ready', done);
+      this.#endStartup = done;
     });
     this.#startup = undefined;
+    this.#endStartup = undefined;
   }
 
   #assertOpen(): void {

@@ -52,8 +52,9 @@ end
 `;
 
 /**
- * Reads an entry in one round trip. Only the metadata key is declared, so under CLIENT TRACKING
- * (OPTIN) only it is tracked: values are immutable, a new value gets a new id.
+ * Reads an entry in one round trip. Only the metadata key is declared, and Redis 7 tracks only a
+ * script's declared keys, so CLIENT TRACKING keeps one key per entry in its table: values are
+ * immutable, a new value gets a new id and so a new metadata write.
  * KEYS[1] metadata key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] key.
  * Reply: nil on a miss; {metadata, value, type, pttl}; or {'broken'} after removing an entry that
  * had lost its value or a field.
@@ -217,8 +218,6 @@ type Arg = string | Buffer | number;
 export interface RunOptions {
   /** Reply strings as Buffers, so values stay byte-exact. */
   buffers?: boolean;
-  /** Send CLIENT CACHING yes right before, so the read is tracked (OPTIN mode). */
-  caching?: boolean;
 }
 
 /** Runs `script` by SHA and falls back to its source on NOSCRIPT (after a restart or failover). */
@@ -227,11 +226,9 @@ export async function runScript(
   s: Script,
   keys: readonly string[],
   args: readonly Arg[],
-  { buffers = false, caching = false }: RunOptions = {},
+  { buffers = false }: RunOptions = {},
 ): Promise<unknown> {
   const send = (bySha: boolean): Promise<unknown> => {
-    // Fire and forget: a failure here shows up as the script's own failure right after.
-    if (caching) conn.client('CACHING', 'YES').catch(ignore);
     const command = [bySha ? s.sha : s.lua, keys.length, ...keys, ...args];
     return buffers
       ? conn.callBuffer(bySha ? 'evalsha' : 'eval', command)
@@ -244,5 +241,3 @@ export async function runScript(
     return await send(false);
   }
 }
-
-function ignore(): void {}

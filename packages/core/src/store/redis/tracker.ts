@@ -13,8 +13,10 @@ export interface TrackerListener {
 
 /**
  * CLIENT TRACKING against one Redis node, in the two-connection (REDIRECT) mode that RESP2 needs:
- * `reader` runs tracked reads (OPTIN: only reads preceded by CLIENT CACHING yes), `sub` receives
- * the `__redis__:invalidate` messages.
+ * `reader` runs tracked reads, `sub` receives the `__redis__:invalidate` messages.
+ *
+ * The reader runs nothing but the get script, so the default mode tracks exactly what OPTIN with
+ * CLIENT CACHING yes before each read would, one command cheaper per cold read.
  *
  * Over RESP2 Redis never says that the redirect target went away, so the tracker watches both
  * connections itself: any close resets (the store flushes its local tier), and a health check
@@ -50,7 +52,7 @@ export class Tracker {
     this.#timer.unref();
   }
 
-  /** Whether a read sent now on `reader` with CLIENT CACHING yes is tracked. */
+  /** Whether a read sent now on `reader` is tracked. */
   get ready(): boolean {
     return this.#ready;
   }
@@ -75,7 +77,7 @@ export class Tracker {
         this.#subId = id;
       }
       const subId = this.#subId;
-      await this.reader.client('TRACKING', 'ON', 'REDIRECT', subId, 'OPTIN');
+      await this.reader.client('TRACKING', 'ON', 'REDIRECT', subId);
       // Only if nothing dropped meanwhile is the redirect we just set still the live one.
       if (!this.#closed && this.#subId === subId && this.reader.status === 'ready') this.#ready = true;
     } catch (err) {
