@@ -12,6 +12,11 @@ export default tseslint.config(
     },
   },
   {
+    // Tests assert shapes first; `!` after such an assertion is noise, not risk.
+    files: ['test/**', 'packages/*/test/**', 'examples/*/test/**', 'bench/**'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
     files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

@@ -44,28 +44,46 @@ export async function startRedisCluster(
 ): Promise<ClusterHandle> {
   const { masters = 3, replicasPerMaster = 0, nodeTimeoutMs = 1000 } = opts;
   const binary = redisServerBinary();
-  if (!binary) throw new Error('The cluster tests need the redis-server and redis-cli binaries (apt-get install redis-server).');
+  if (!binary)
+    throw new Error(
+      'The cluster tests need the redis-server and redis-cli binaries (apt-get install redis-server).',
+    );
   const count = masters * (1 + replicasPerMaster);
   const servers: ServerProcess[] = [];
   for (let i = 0; i < count; i++) {
     const port = await freePort(true);
     servers.push(
       new ServerProcess(binary, port, [
-        '--cluster-enabled', 'yes',
-        '--cluster-config-file', `nodes-${port}.conf`,
-        '--cluster-node-timeout', String(nodeTimeoutMs),
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--cluster-node-timeout',
+        String(nodeTimeoutMs),
       ]),
     );
   }
   await Promise.all(servers.map((s) => s.start()));
   const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
-  await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicasPerMaster), '--cluster-yes']);
+  await run('redis-cli', [
+    '--cluster',
+    'create',
+    ...addresses,
+    '--cluster-replicas',
+    String(replicasPerMaster),
+    '--cluster-yes',
+  ]);
 
   let admin: Cluster | undefined;
   let stopped = false;
   const live = (): ServerProcess[] => servers.filter((s) => s.running);
   const onNode = async <T>(server: ServerProcess, fn: (conn: Redis) => Promise<T>): Promise<T> => {
-    const conn = new Redis({ port: server.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const conn = new Redis({
+      port: server.port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     try {
       await conn.connect();
       return await fn(conn);
@@ -74,10 +92,16 @@ export async function startRedisCluster(
     }
   };
   const handle: ClusterHandle = {
-    nodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port, kill: () => s.kill(), restart: () => s.start() })),
+    nodes: servers.map((s) => ({
+      host: '127.0.0.1',
+      port: s.port,
+      kill: () => s.kill(),
+      restart: () => s.start(),
+    })),
     startupNodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port })),
     keyPrefix: `rt${randomBytes(4).toString('hex')}:`,
-    admin: () => (admin ??= new Cluster(handle.startupNodes, { redisOptions: { maxRetriesPerRequest: 1 } })),
+    admin: () =>
+      (admin ??= new Cluster(handle.startupNodes, { redisOptions: { maxRetriesPerRequest: 1 } })),
     async masters() {
       const [first] = live();
       if (!first) return [];
@@ -85,7 +109,9 @@ export async function startRedisCluster(
       return nodes
         .split('\n')
         .map((line) => line.split(' '))
-        .filter(([, , flags = '']) => flags.split(',').includes('master') && !flags.includes('fail'))
+        .filter(
+          ([, , flags = '']) => flags.split(',').includes('master') && !flags.includes('fail'),
+        )
         .map(([, address = '']) => {
           const [host = '', port = ''] = address.split('@')[0]!.split(':');
           return { host, port: Number(port) };

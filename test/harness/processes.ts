@@ -46,12 +46,18 @@ export class ServerProcess {
     this.#binary = binary;
     this.dir = mkdtempSync(path.join(os.tmpdir(), `restash-redis-${port}-`));
     this.#args = [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--save', '',
-      '--appendonly', 'no',
-      '--protected-mode', 'no',
-      '--dir', this.dir,
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'no',
+      '--dir',
+      this.dir,
       ...args,
     ];
   }

@@ -49,7 +49,9 @@ const NO_REDIS =
  * pause or count commands), else a throwaway `redis-server` on a free port, else a testcontainers
  * container.
  */
-export async function startRedis(opts: { owned?: boolean; args?: string[] } = {}): Promise<RedisHandle> {
+export async function startRedis(
+  opts: { owned?: boolean; args?: string[] } = {},
+): Promise<RedisHandle> {
   const url = process.env.REDIS_URL;
   if (url && !opts.owned) return sharedHandle(url);
   const binary = redisServerBinary();
@@ -74,13 +76,27 @@ interface Lifecycle {
   stop(): Promise<void>;
 }
 
-function baseHandle(host: string, port: number, owned: boolean, credentials: RedisOptions): RedisHandle & { close(): Promise<void> } {
+function baseHandle(
+  host: string,
+  port: number,
+  owned: boolean,
+  credentials: RedisOptions,
+): RedisHandle & { close(): Promise<void> } {
   let admin: Redis | undefined;
   const keyPrefix = `rt${randomBytes(4).toString('hex')}:`;
-  const options = (extra: RedisOptions = {}): RedisOptions => ({ host, port, ...credentials, ...extra });
-  const getAdmin = (): Redis => (admin ??= new Redis(options({ maxRetriesPerRequest: 1, retryStrategy: () => 50 })));
+  const options = (extra: RedisOptions = {}): RedisOptions => ({
+    host,
+    port,
+    ...credentials,
+    ...extra,
+  });
+  const getAdmin = (): Redis =>
+    (admin ??= new Redis(options({ maxRetriesPerRequest: 1, retryStrategy: () => 50 })));
   const requireOwned = (what: string): void => {
-    if (!owned) throw new Error(`${what} needs a Redis the harness controls; this test cannot run against REDIS_URL`);
+    if (!owned)
+      throw new Error(
+        `${what} needs a Redis the harness controls; this test cannot run against REDIS_URL`,
+      );
   };
   return {
     host,
@@ -96,13 +112,15 @@ function baseHandle(host: string, port: number, owned: boolean, credentials: Red
         return;
       }
       const stream = getAdmin().scanStream({ match: `${keyPrefix}*`, count: 500 });
-      for await (const keys of stream as AsyncIterable<string[]>) if (keys.length) await getAdmin().unlink(...keys);
+      for await (const keys of stream as AsyncIterable<string[]>)
+        if (keys.length) await getAdmin().unlink(...keys);
     },
     async commandStats() {
       requireOwned('commandStats()');
       const info = await getAdmin().info('commandstats');
       const stats: Record<string, number> = {};
-      for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats[match[1]!] = Number(match[2]);
+      for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+        stats[match[1]!] = Number(match[2]);
       return stats;
     },
     async resetStats() {
@@ -124,7 +142,9 @@ function baseHandle(host: string, port: number, owned: boolean, credentials: Red
           const marker = `restash-monitor-${randomBytes(4).toString('hex')}`;
           await getAdmin().echo(marker);
           while (!seen.some(([name, arg]) => name === 'echo' && arg === marker)) await sleep(5);
-          return seen.filter(([name, arg]) => !(name === 'echo' && arg?.startsWith('restash-monitor-')));
+          return seen.filter(
+            ([name, arg]) => !(name === 'echo' && arg?.startsWith('restash-monitor-')),
+          );
         },
         async stop() {
           monitor.disconnect();
@@ -149,7 +169,12 @@ function baseHandle(host: string, port: number, owned: boolean, credentials: Red
   };
 }
 
-function ownedHandle(host: string, port: number, lifecycle: Lifecycle, credentials: RedisOptions = {}): RedisHandle {
+function ownedHandle(
+  host: string,
+  port: number,
+  lifecycle: Lifecycle,
+  credentials: RedisOptions = {},
+): RedisHandle {
   const handle = baseHandle(host, port, true, credentials);
   let stopped = false;
   return {
@@ -190,7 +215,12 @@ function sharedHandle(url: string): RedisHandle {
  * starts `redis:7-alpine` with the same arguments and maps kill/restart onto the container.
  */
 async function containerHandle(args: string[]): Promise<RedisHandle> {
-  let container: { getHost(): string; getMappedPort(port: number): number; stop(): Promise<unknown>; restart(): Promise<void> };
+  let container: {
+    getHost(): string;
+    getMappedPort(port: number): number;
+    stop(): Promise<unknown>;
+    restart(): Promise<void>;
+  };
   try {
     const { GenericContainer } = await import('testcontainers');
     container = await new GenericContainer('redis:7-alpine')

@@ -9,12 +9,7 @@ export {
 } from './store/redis/options.js';
 export type { ErrorReporter } from './report.js';
 export { HttpCache, type CacheHandle, type CachedRoute } from './http/engine.js';
-export type {
-  HttpCacheOptions,
-  InvalidateOnSpec,
-  RouteOptions,
-  UserId,
-} from './http/options.js';
+export type { HttpCacheOptions, InvalidateOnSpec, RouteOptions, UserId } from './http/options.js';
 export type {
   CacheRequest,
   CacheStats,

@@ -12,7 +12,10 @@ export function checkKnownKeys(where: string, options: object, known: readonly s
 
 /** Accepts undefined or an object (not an array, not null). */
 export function checkObject(name: string, value: unknown): void {
-  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+  if (
+    value !== undefined &&
+    (typeof value !== 'object' || value === null || Array.isArray(value))
+  ) {
     throw new TypeError(`${name} must be an object, got ${describe(value)}`);
   }
 }
@@ -49,7 +52,8 @@ export function checkStringArray(name: string, value: unknown): void {
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return typeof value;
 }

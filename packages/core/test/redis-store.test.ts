@@ -75,7 +75,11 @@ describe('options', () => {
   });
 
   test('the resilient defaults apply and clientOpts override them', async () => {
-    expect(RESILIENT_DEFAULTS).toMatchObject({ commandTimeout: 250, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    expect(RESILIENT_DEFAULTS).toMatchObject({
+      commandTimeout: 250,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    });
     const slow = makeStore({ clientOpts: redis.options({ commandTimeout: 1500 }) });
     await slow.set('k', 'v');
     await redis.admin().client('PAUSE', 800, 'ALL');
@@ -100,13 +104,20 @@ describe('options', () => {
   test('a password in clientOpts is used by every connection, tracking ones included', async () => {
     const secured = await startRedis({ owned: true, args: ['--requirepass', 's3cret'] });
     try {
-      const good = new RedisCacheStore({ clientOpts: secured.options({ password: 's3cret' }), errorCallback: (e) => errors.push(e) });
+      const good = new RedisCacheStore({
+        clientOpts: secured.options({ password: 's3cret' }),
+        errorCallback: (e) => errors.push(e),
+      });
       await good.set('k', 'v');
       expect(await good.get('k')).toBeDefined();
       await sleep(300); // let the tracking connections authenticate
       await good.close();
       expect(errors).toEqual([]);
-      const bad = new RedisCacheStore({ clientOpts: secured.options({ password: 'wrong' }), tracking: false, errorCallback: (e) => errors.push(e) });
+      const bad = new RedisCacheStore({
+        clientOpts: secured.options({ password: 'wrong' }),
+        tracking: false,
+        errorCallback: (e) => errors.push(e),
+      });
       expect(await bad.get('k')).toBeUndefined();
       await bad.close();
       expect(errors.length).toBeGreaterThan(0);
@@ -132,7 +143,10 @@ describe('layout and atomicity', () => {
     const hash = await redis.admin().hgetall(meta!);
     expect(JSON.parse(hash.metadata!)).toEqual({ status: 200 });
     expect(value!.endsWith(hash.id!)).toBe(true);
-    const [metaTtl, valueTtl] = await Promise.all([redis.admin().pttl(meta!), redis.admin().pttl(value!)]);
+    const [metaTtl, valueTtl] = await Promise.all([
+      redis.admin().pttl(meta!),
+      redis.admin().pttl(value!),
+    ]);
     expect(metaTtl).toBeGreaterThan(115_000);
     expect(Math.abs(metaTtl - valueTtl)).toBeLessThan(50);
   });
@@ -238,7 +252,10 @@ describe('tags', () => {
 describe('Redis trouble', () => {
   test('with Redis down, get misses quickly and reports; writes reject', async () => {
     const down = await startRedis({ owned: true });
-    const s = new RedisCacheStore({ clientOpts: down.options(), errorCallback: (e) => errors.push(e) });
+    const s = new RedisCacheStore({
+      clientOpts: down.options(),
+      errorCallback: (e) => errors.push(e),
+    });
     await s.set('k', 'v');
     await down.kill();
     const started = performance.now();
@@ -266,7 +283,11 @@ describe('Redis trouble', () => {
 describe('leases across Redis restarts', () => {
   test('a lease taken before a restart is refused after it', async () => {
     const volatile = await startRedis({ owned: true });
-    const s = new RedisCacheStore({ clientOpts: volatile.options(), tracking: false, errorCallback: () => {} });
+    const s = new RedisCacheStore({
+      clientOpts: volatile.options(),
+      tracking: false,
+      errorCallback: () => {},
+    });
     try {
       const lease = await s.lease('k');
       await volatile.kill();

@@ -4,7 +4,11 @@ import { startRedis, type RedisHandle } from '../../../test/harness';
 
 // One contract, two stores: every behaviour here holds for the in-memory default and for Redis.
 
-type Factory = { name: string; make(opts?: { maxEntrySize?: number }): CacheStore; cleanup?: () => Promise<void> };
+type Factory = {
+  name: string;
+  make(opts?: { maxEntrySize?: number }): CacheStore;
+  cleanup?: () => Promise<void>;
+};
 
 let redis: RedisHandle;
 const errors: unknown[] = [];
@@ -85,7 +89,9 @@ describe.each(factories)('$name contract', ({ make }) => {
 
   test('malformed arguments are TypeErrors', async () => {
     await expect(store.get(1 as unknown as string)).rejects.toThrow(/key must be a string/);
-    await expect(store.set('k', 5 as unknown as string)).rejects.toThrow(/value must be a string or a Buffer/);
+    await expect(store.set('k', 5 as unknown as string)).rejects.toThrow(
+      /value must be a string or a Buffer/,
+    );
     await expect(store.set('k', 'x', {}, 1, 'tag' as unknown as string[])).rejects.toThrow(/tags/);
     await expect(store.invalidateTags('tag' as unknown as string[])).rejects.toThrow(/tags/);
   });

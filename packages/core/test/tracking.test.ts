@@ -10,7 +10,9 @@ let redis: RedisHandle;
 const stores: RedisCacheStore[] = [];
 let errors: unknown[];
 
-function makeStore(options: ConstructorParameters<typeof RedisCacheStore>[0] = {}): RedisCacheStore {
+function makeStore(
+  options: ConstructorParameters<typeof RedisCacheStore>[0] = {},
+): RedisCacheStore {
   const store = new RedisCacheStore({
     clientOpts: redis.options(),
     errorCallback: (err) => errors.push(err),
@@ -24,7 +26,15 @@ function makeStore(options: ConstructorParameters<typeof RedisCacheStore>[0] = {
 async function trackingReady(count = 1): Promise<void> {
   await waitFor(async () => {
     const clients = String(await redis.admin().client('LIST'));
-    return (clients.match(/flags=t\S* /g) ?? []).length >= count && !/redir=-1/.test(clients.split('\n').filter((l) => l.includes('flags=t')).join('\n'));
+    return (
+      (clients.match(/flags=t\S* /g) ?? []).length >= count &&
+      !/redir=-1/.test(
+        clients
+          .split('\n')
+          .filter((l) => l.includes('flags=t'))
+          .join('\n'),
+      )
+    );
   });
 }
 
@@ -146,7 +156,10 @@ test('local entries never outlive their Redis TTL', async () => {
   try {
     // No active expiry, so no invalidation message at expiry: only the local TTL can act.
     await debuggable.admin().debug('SET-ACTIVE-EXPIRE', 0);
-    const a = new RedisCacheStore({ clientOpts: debuggable.options(), errorCallback: (err) => errors.push(err) });
+    const a = new RedisCacheStore({
+      clientOpts: debuggable.options(),
+      errorCallback: (err) => errors.push(err),
+    });
     stores.push(a);
     await waitFor(async () => (await debuggable.commandStats())['client|tracking'] === 1);
     await a.set('k', 'v', {}, 1);
@@ -211,7 +224,10 @@ test.each(['restash:reader', 'restash:invalidations'])(
     });
     await waitFor(async () => {
       const now = await clientsByName();
-      return now[name]?.id !== old[name]!.id && now['restash:reader']?.redir === now['restash:invalidations']?.id;
+      return (
+        now[name]?.id !== old[name]!.id &&
+        now['restash:reader']?.redir === now['restash:invalidations']?.id
+      );
     });
     await untilLocal(a, 'k', 'v');
   },

@@ -30,7 +30,11 @@ export function capture(res: Response, pass: Pass): void {
       const [chunk, encoding] = args;
       const replace = res.headersSent
         ? finish(undefined)
-        : finish({ status: res.statusCode, headers: res.getHeaders(), body: toBuffer(chunk, encoding) });
+        : finish({
+            status: res.statusCode,
+            headers: res.getHeaders(),
+            body: toBuffer(chunk, encoding),
+          });
       if (replace) return send(res, replace);
     }
     return (end as (...a: unknown[]) => Response).apply(this, args);
@@ -84,7 +88,9 @@ export function holdResponse(res: Response, before: () => Promise<void> | undefi
 }
 
 function toBuffer(chunk: unknown, encoding: unknown): Buffer {
-  if (typeof chunk === 'string') return Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (typeof chunk === 'string')
+    return Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  if (chunk instanceof Uint8Array)
+    return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   return Buffer.alloc(0);
 }

@@ -48,7 +48,10 @@ export function createCache(options: HttpCacheOptions<Context> = {}): KoaCache {
       const route = engine.route(routeOptions);
       return async (ctx: Context, next: Next) => {
         ctx.cache = handle;
-        const decision = await route.lookup({ method: ctx.method, url: ctx.originalUrl, headers: ctx.headers }, ctx);
+        const decision = await route.lookup(
+          { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers },
+          ctx,
+        );
         if (decision.kind === 'hit') return respond(ctx, decision.response);
         if (decision.xCache) ctx.set('X-Cache', decision.xCache);
         try {

@@ -145,7 +145,9 @@ export class HttpCache<C> {
    * Checks an `invalidateOn` spec (TypeErrors name the field) and returns what runs after the
    * write: it invalidates only for a 2xx status (else returns `undefined`) and never rejects.
    */
-  invalidation(spec: InvalidateOnSpec<C>): (context: C, status: number) => Promise<void> | undefined {
+  invalidation(
+    spec: InvalidateOnSpec<C>,
+  ): (context: C, status: number) => Promise<void> | undefined {
     checkInvalidateOnSpec(spec);
     return (context, status) => {
       if (status < 200 || status > 299) return undefined;
@@ -203,14 +205,19 @@ export class HttpCache<C> {
       const { ttl, swr, sie } = found.metadata;
       if (age < ttl) return this.#hit(found, request, 'HIT');
       // Someone is refreshing it already, or a HEAD cannot refresh it: the stale copy will do.
-      if (age < ttl + swr && (head || this.#flights.join(key))) return this.#hit(found, request, 'STALE');
+      if (age < ttl + swr && (head || this.#flights.join(key)))
+        return this.#hit(found, request, 'STALE');
       if (age < ttl + sie) stale = found;
     }
 
     const flight = this.#flights.join(key);
     if (flight) {
       const shared = await flight;
-      if (shared && (shared.vary.length === 0 || variantKey(keys.primary, shared.vary, request) === shared.variant)) {
+      if (
+        shared &&
+        (shared.vary.length === 0 ||
+          variantKey(keys.primary, shared.vary, request) === shared.variant)
+      ) {
         return this.#hit(shared, request, 'HIT');
       }
       return this.#miss(undefined);
@@ -248,13 +255,19 @@ export class HttpCache<C> {
   /** The request's keys, or `undefined` when an authorized request has no user to key it by. */
   #keysFor(route: ResolvedRoute<C>, request: CacheRequest, context: C): Keys | undefined {
     const user = toUser(route.perUser?.(context));
-    if (user === undefined && request.headers.authorization !== undefined && !route.shared) return undefined;
+    if (user === undefined && request.headers.authorization !== undefined && !route.shared)
+      return undefined;
     if (route.key) {
       const custom = route.key(context);
-      if (typeof custom !== 'string') throw new TypeError(`route key() must return a string, got ${describe(custom)}`);
+      if (typeof custom !== 'string')
+        throw new TypeError(`route key() must return a string, got ${describe(custom)}`);
       return { primary: primaryKey(custom, user), logical: `key:${custom}`, user };
     }
-    return { primary: primaryKey(defaultKey(request), user), logical: `key:${pathOf(request.url)}`, user };
+    return {
+      primary: primaryKey(defaultKey(request), user),
+      logical: `key:${pathOf(request.url)}`,
+      user,
+    };
   }
 
   /** Reads an entry; anything unreadable is a miss (a broken store must not break the route). */
@@ -300,7 +313,8 @@ export class HttpCache<C> {
       }
       const { staleWhileRevalidate: swr, staleIfError: sie } = route;
       const metadata = responseMetadata(response, route.ttl, swr, sie, Date.now());
-      if (!(await this.#store.setLeased(lease, response.body, metadata, ttl, tags))) return undefined;
+      if (!(await this.#store.setLeased(lease, response.body, metadata, ttl, tags)))
+        return undefined;
       this.#stats.stores++;
       return { metadata, body: response.body, vary, variant: key };
     } catch (err) {
@@ -335,7 +349,12 @@ export class HttpCache<C> {
 
   #bypass(): Pass {
     this.#stats.bypasses++;
-    return { kind: 'pass', xCache: this.#debug ? 'BYPASS' : undefined, finish: () => FINISH, fail: () => undefined };
+    return {
+      kind: 'pass',
+      xCache: this.#debug ? 'BYPASS' : undefined,
+      finish: () => FINISH,
+      fail: () => undefined,
+    };
   }
 
   #miss(leader: Pick<Pass, 'finish' | 'fail'> | undefined): Pass {
@@ -352,5 +371,7 @@ export class HttpCache<C> {
 function toUser(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string' || typeof value === 'number') return String(value);
-  throw new TypeError(`perUser() must return a string, a number or undefined, got ${describe(value)}`);
+  throw new TypeError(
+    `perUser() must return a string, a number or undefined, got ${describe(value)}`,
+  );
 }

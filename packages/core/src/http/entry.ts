@@ -74,7 +74,9 @@ export function responseMetadata(
 /** The stored metadata if it has the shape this version writes, else `undefined`. */
 export function parseMetadata(raw: Record<string, unknown>): EntryMetadata | undefined {
   if (raw.kind === 'vary') {
-    return Array.isArray(raw.vary) && raw.vary.every((v) => typeof v === 'string') ? (raw as VaryMetadata) : undefined;
+    return Array.isArray(raw.vary) && raw.vary.every((v) => typeof v === 'string')
+      ? (raw as VaryMetadata)
+      : undefined;
   }
   const ok =
     raw.kind === 'response' &&

@@ -6,7 +6,12 @@ import type { CacheRequest } from './types.js';
 // header value can make two different requests share a key, whatever characters they contain.
 
 /** Request headers that change how apps build URLs: a request is keyed by them, not poisoned. */
-export const KEYED_HEADERS = ['x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-prefix', 'forwarded'];
+export const KEYED_HEADERS = [
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-prefix',
+  'forwarded',
+];
 
 const MAX_PLAIN_KEY = 256;
 
@@ -35,8 +40,15 @@ export function primaryKey(base: string | (string | null)[], user: string | unde
 }
 
 /** The key of one variant of a response that varies on `names`. */
-export function variantKey(primary: string, names: readonly string[], request: CacheRequest): string {
-  return storeKey([primary, ...names.map((name) => [name, headerValue(request.headers, name) ?? null])]);
+export function variantKey(
+  primary: string,
+  names: readonly string[],
+  request: CacheRequest,
+): string {
+  return storeKey([
+    primary,
+    ...names.map((name) => [name, headerValue(request.headers, name) ?? null]),
+  ]);
 }
 
 /** Long keys are hashed so they stay cheap to send, store and compare. */

@@ -76,12 +76,17 @@ export function checkCacheOptions<C>(options: HttpCacheOptions<C>): void {
   checkFunction('onError', options.onError);
   const { store } = options;
   if (store !== undefined && !isStore(store)) {
-    throw new TypeError(`store must implement CacheStore (get, set, delete, invalidateTags, lease, setLeased, close), got ${describe(store)}`);
+    throw new TypeError(
+      `store must implement CacheStore (get, set, delete, invalidateTags, lease, setLeased, close), got ${describe(store)}`,
+    );
   }
 }
 
 /** Throws a TypeError naming the first bad route option, then merges in the defaults. */
-export function resolveRoute<C>(defaults: HttpCacheOptions<C>, options: RouteOptions<C>): ResolvedRoute<C> {
+export function resolveRoute<C>(
+  defaults: HttpCacheOptions<C>,
+  options: RouteOptions<C>,
+): ResolvedRoute<C> {
   checkObject('route options', options);
   checkKnownKeys('route', options, ROUTE_KEYS);
   checkRouteFields('route.', options);
@@ -110,15 +115,19 @@ export interface InvalidateOnSpec<C> {
 export function checkInvalidateOnSpec<C>(spec: InvalidateOnSpec<C>): void {
   checkObject('invalidateOn spec', spec);
   const lists = Object.fromEntries(
-    Object.entries(spec ?? {}).map(([name, value]) => [name, typeof value === 'function' ? [] : value]),
+    Object.entries(spec ?? {}).map(([name, value]) => [
+      name,
+      typeof value === 'function' ? [] : value,
+    ]),
   );
   checkInvalidateSpec(lists);
 }
 
 /** The invalidation an `invalidateOn` spec means for one request. */
 export function resolveInvalidation<C>(spec: InvalidateOnSpec<C>, context: C): InvalidateSpec {
-  const resolve = <T>(value: readonly T[] | ((context: C) => readonly T[]) | undefined): readonly T[] | undefined =>
-    typeof value === 'function' ? value(context) : value;
+  const resolve = <T>(
+    value: readonly T[] | ((context: C) => readonly T[]) | undefined,
+  ): readonly T[] | undefined => (typeof value === 'function' ? value(context) : value);
   return { keys: resolve(spec.keys), tags: resolve(spec.tags), users: resolve(spec.users) };
 }
 
@@ -131,7 +140,9 @@ export function checkInvalidateSpec(spec: unknown): void {
   checkStringArray('invalidate keys', keys);
   checkStringArray('invalidate tags', tags);
   if (users !== undefined && !(Array.isArray(users) && users.every(isUserId))) {
-    throw new TypeError(`invalidate users must be an array of strings or numbers, got ${describe(users)}`);
+    throw new TypeError(
+      `invalidate users must be an array of strings or numbers, got ${describe(users)}`,
+    );
   }
 }
 
@@ -145,9 +156,14 @@ function checkRouteFields<C>(where: string, options: Omit<RouteOptions<C>, 'tags
   const { statuses } = options;
   if (
     statuses !== undefined &&
-    !(Array.isArray(statuses) && statuses.every((s) => Number.isInteger(s) && s >= 200 && s <= 599 && s !== 206 && s !== 304))
+    !(
+      Array.isArray(statuses) &&
+      statuses.every((s) => Number.isInteger(s) && s >= 200 && s <= 599 && s !== 206 && s !== 304)
+    )
   ) {
-    throw new TypeError(`${where}statuses must be an array of final statuses (200-599, not 206 or 304), got ${describe(statuses)}`);
+    throw new TypeError(
+      `${where}statuses must be an array of final statuses (200-599, not 206 or 304), got ${describe(statuses)}`,
+    );
   }
 }
 

@@ -11,16 +11,25 @@ const METHOD_OVERRIDES = ['x-http-method-override', 'x-http-method', 'x-method-o
 const URL_OVERRIDES = ['x-original-url', 'x-rewrite-url'];
 
 /** Why `request` must bypass the cache on `route`, or `undefined` when it may use it. */
-export function bypassReason<C>(request: CacheRequest, route: ResolvedRoute<C>): string | undefined {
+export function bypassReason<C>(
+  request: CacheRequest,
+  route: ResolvedRoute<C>,
+): string | undefined {
   const { method, headers } = request;
   if (method !== 'GET' && method !== 'HEAD') return `method ${method}`;
-  if ((headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding']) {
+  if (
+    (headers['content-length'] !== undefined && headers['content-length'] !== '0') ||
+    headers['transfer-encoding']
+  ) {
     return 'request has a body';
   }
-  const override = [...METHOD_OVERRIDES, ...URL_OVERRIDES].find((name) => headers[name] !== undefined);
+  const override = [...METHOD_OVERRIDES, ...URL_OVERRIDES].find(
+    (name) => headers[name] !== undefined,
+  );
   if (override) return `request has ${override}`;
   // no-cache, max-age=0 and Pragma are ignored: clients must not be able to force origin load.
-  if (cacheControl(headerValue(headers, 'cache-control')).has('no-store')) return 'request no-store';
+  if (cacheControl(headerValue(headers, 'cache-control')).has('no-store'))
+    return 'request no-store';
   if (headers.authorization !== undefined && !route.perUser && !route.shared) {
     return 'Authorization on a route without perUser or shared';
   }
@@ -28,7 +37,11 @@ export function bypassReason<C>(request: CacheRequest, route: ResolvedRoute<C>):
 }
 
 /** Whether the handler's response may be stored; `user` is the per-user id, if any. */
-export function isStorable<C>(response: CapturedResponse, route: ResolvedRoute<C>, user: string | undefined): boolean {
+export function isStorable<C>(
+  response: CapturedResponse,
+  route: ResolvedRoute<C>,
+  user: string | undefined,
+): boolean {
   const { headers } = response;
   if (!route.statuses.has(response.status)) return false;
   if (headers['set-cookie'] !== undefined) return false;

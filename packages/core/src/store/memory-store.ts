@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { checkBoolean, checkInteger, checkKnownKeys, checkObject } from '../validate.js';
+import { checkInteger, checkKnownKeys, checkObject } from '../validate.js';
 import { checkEntry, checkKey, checkTags } from './arguments.js';
 import {
   EntryTooLargeError,

@@ -27,7 +27,13 @@ export interface CacheStore<M extends object = Record<string, unknown>> {
   /** Resolves the entry, or `undefined` on a miss. Never rejects for backend trouble: it misses. */
   get(key: string): Promise<CacheEntry<M> | undefined>;
   /** Stores `value` under `key`, replacing what was there (atomically, value and metadata). */
-  set(key: string, value: string | Buffer, metadata?: M, ttl?: number, tags?: readonly string[]): Promise<void>;
+  set(
+    key: string,
+    value: string | Buffer,
+    metadata?: M,
+    ttl?: number,
+    tags?: readonly string[],
+  ): Promise<void>;
   /** Removes the entry; resolves whether or not it existed. */
   delete(key: string): Promise<void>;
   /** Removes every entry carrying one of `tags` (exact match) and resolves how many were removed. */

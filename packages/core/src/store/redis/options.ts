@@ -82,13 +82,19 @@ export function checkOptions(options: RedisCacheStoreOptions): void {
   checkInteger('maxCount', options.maxCount, 1);
   checkInteger('maxSize', options.maxSize, 1);
   checkFunction('errorCallback', options.errorCallback);
-  const sources = (['clientOpts', 'cluster', 'client'] as const).filter((k) => options[k] !== undefined);
+  const sources = (['clientOpts', 'cluster', 'client'] as const).filter(
+    (k) => options[k] !== undefined,
+  );
   if (sources.length > 1) {
-    throw new TypeError(`pass only one of clientOpts, cluster and client (got ${sources.join(', ')})`);
+    throw new TypeError(
+      `pass only one of clientOpts, cluster and client (got ${sources.join(', ')})`,
+    );
   }
   const { client, cluster } = options;
   if (client !== undefined && !isIoredis(client)) {
-    throw new TypeError(`client must be an ioredis Redis or Cluster instance, got ${describe(client)}`);
+    throw new TypeError(
+      `client must be an ioredis Redis or Cluster instance, got ${describe(client)}`,
+    );
   }
   if (cluster !== undefined && (!Array.isArray(cluster.nodes) || cluster.nodes.length === 0)) {
     throw new TypeError('cluster.nodes must be a non-empty array of startup nodes');

@@ -76,7 +76,9 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
 
   constructor(options: RedisCacheStoreOptions = {}) {
     checkOptions(options);
-    this.#report = safeReporter(options.errorCallback ?? throttledConsoleReporter('RedisCacheStore'));
+    this.#report = safeReporter(
+      options.errorCallback ?? throttledConsoleReporter('RedisCacheStore'),
+    );
     this.#maxEntrySize = options.maxEntrySize ?? 100 * 1024 * 1024;
     this.#ownsClient = options.client === undefined;
     this.#client = options.client ?? connect(options);
@@ -85,7 +87,10 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     this.#client.on('close', this.#onClose);
     if (this.#client.status !== 'ready') this.#startup = this.#waitForStartup();
     if (options.tracking ?? true) {
-      const local = new LocalTier<M>(options.maxCount ?? 10_000, options.maxSize ?? 64 * 1024 * 1024);
+      const local = new LocalTier<M>(
+        options.maxCount ?? 10_000,
+        options.maxSize ?? 64 * 1024 * 1024,
+      );
       this.#local = local;
       this.#tracking = createTracking(this.#client, {
         invalidate: (keys) => (keys ? keys.forEach((key) => local.invalidate(key)) : local.clear()),
@@ -107,7 +112,13 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     const ticket = reader && local ? local.begin(this.#prefix + mkey) : undefined;
     try {
       if (this.#startup) await this.#startup;
-      const reply = await runScript(reader ?? this.#client, GET, [mkey], [this.#prefix, bucket, key], { buffers: true });
+      const reply = await runScript(
+        reader ?? this.#client,
+        GET,
+        [mkey],
+        [this.#prefix, bucket, key],
+        { buffers: true },
+      );
       const decoded = this.#decode(key, reply);
       if (decoded && ticket) local?.fill(ticket, decoded.entry, decoded.size, decoded.pttl);
       return decoded?.entry;
@@ -153,12 +164,12 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     const tagsJson = JSON.stringify(unique);
     const removed = await Promise.all(
       [...buckets].map((bucket) =>
-        runScript(this.#client, INVALIDATE, [clockKey(Number(bucket))], [
-          this.#prefix,
-          bucket,
-          TAG_VERSION_TTL_MS,
-          tagsJson,
-        ]),
+        runScript(
+          this.#client,
+          INVALIDATE,
+          [clockKey(Number(bucket))],
+          [this.#prefix, bucket, TAG_VERSION_TTL_MS, tagsJson],
+        ),
       ),
     );
     return (removed as number[]).reduce((sum, n) => sum + n, 0);
@@ -238,22 +249,32 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     // Registries first: an entry its tags' registries do not list could never be invalidated.
     await Promise.all(
       unique.map((tag) =>
-        runScript(this.#client, REGISTER, [tagBucketsKey(tag)], [bucket, ttlMs && ttlMs + LEASE_TTL_MS]),
+        runScript(
+          this.#client,
+          REGISTER,
+          [tagBucketsKey(tag)],
+          [bucket, ttlMs && ttlMs + LEASE_TTL_MS],
+        ),
       ),
     );
-    const stored = await runScript(this.#client, SET, [metadataKey(key, bucket), clockKey(bucket)], [
-      this.#prefix,
-      bucket,
-      key,
-      randomUUID(),
-      value,
-      Buffer.isBuffer(value) ? 'b' : 's',
-      metadataJson,
-      ttlMs,
-      JSON.stringify(unique),
-      lease?.clockId ?? '',
-      lease?.clockN ?? '0',
-    ]);
+    const stored = await runScript(
+      this.#client,
+      SET,
+      [metadataKey(key, bucket), clockKey(bucket)],
+      [
+        this.#prefix,
+        bucket,
+        key,
+        randomUUID(),
+        value,
+        Buffer.isBuffer(value) ? 'b' : 's',
+        metadataJson,
+        ttlMs,
+        JSON.stringify(unique),
+        lease?.clockId ?? '',
+        lease?.clockN ?? '0',
+      ],
+    );
     return stored === 1;
   }
 
@@ -271,7 +292,9 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     try {
       metadata = JSON.parse(metadataJson.toString()) as M;
     } catch (err) {
-      this.#report(new Error(`removed a cache entry with corrupted metadata: ${key}`, { cause: err }));
+      this.#report(
+        new Error(`removed a cache entry with corrupted metadata: ${key}`, { cause: err }),
+      );
       this.delete(key).catch(this.#report);
       return undefined;
     }

@@ -79,7 +79,8 @@ export class Tracker {
       const subId = this.#subId;
       await this.reader.client('TRACKING', 'ON', 'REDIRECT', subId);
       // Only if nothing dropped meanwhile is the redirect we just set still the live one.
-      if (!this.#closed && this.#subId === subId && this.reader.status === 'ready') this.#ready = true;
+      if (!this.#closed && this.#subId === subId && this.reader.status === 'ready')
+        this.#ready = true;
     } catch (err) {
       this.#error(err);
     } finally {
@@ -96,7 +97,8 @@ export class Tracker {
         this.reader.call('CLIENT', 'TRACKINGINFO') as Promise<unknown[]>,
       ]);
       const redirect = info[info.indexOf('redirect') + 1];
-      if (redirect !== this.#subId) throw new Error(`tracking redirects to ${String(redirect)}, not ${this.#subId}`);
+      if (redirect !== this.#subId)
+        throw new Error(`tracking redirects to ${String(redirect)}, not ${this.#subId}`);
     } catch (err) {
       if (this.#closed) return;
       this.#error(err);

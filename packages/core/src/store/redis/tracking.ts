@@ -15,7 +15,11 @@ export interface Tracking {
 /** Starts tracking for a standalone Redis or for each master of a cluster. */
 export function createTracking(client: Redis | Cluster, listener: TrackerListener): Tracking {
   if (client instanceof Cluster) throw new Error('tracking on a cluster is not supported yet');
-  const tracker = new Tracker((role) => client.duplicate(trackerOptions(client.options, role)), listener, HEALTH_CHECK_MS);
+  const tracker = new Tracker(
+    (role) => client.duplicate(trackerOptions(client.options, role)),
+    listener,
+    HEALTH_CHECK_MS,
+  );
   return {
     readerFor: () => (tracker.ready ? tracker.reader : undefined),
     close: () => tracker.close(),
