@@ -1,0 +1,42 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+// What users install: each package's dist/ loads with require() and with import, exposes the
+// documented names, and ships type declarations for both. `pnpm test` builds before jest runs.
+
+const root = path.resolve(__dirname, '../..');
+
+const packages = [
+  { name: 'core', exports: ['RedisCacheStore', 'MemoryCacheStore', 'HttpCache', 'EntryTooLargeError', 'StoreClosedError'] },
+  { name: 'express', exports: ['createCache'] },
+  { name: 'koa', exports: ['createCache'] },
+];
+
+function run(args: string[]): string[] {
+  return JSON.parse(execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' })) as string[];
+}
+
+describe.each(packages)('@restash/$name', ({ name, exports }) => {
+  const dist = path.join(root, 'packages', name, 'dist');
+
+  beforeAll(() => {
+    if (!existsSync(path.join(dist, 'index.js'))) throw new Error(`packages/${name}/dist is missing: run pnpm build first`);
+  });
+
+  test('loads with require()', () => {
+    const names = run(['-e', `console.log(JSON.stringify(Object.keys(require(${JSON.stringify(path.join(dist, 'index.cjs'))}))))`]);
+    expect(names).toEqual(expect.arrayContaining(exports));
+  });
+
+  test('loads with import', () => {
+    const url = `file://${path.join(dist, 'index.js')}`;
+    const names = run(['--input-type=module', '-e', `console.log(JSON.stringify(Object.keys(await import(${JSON.stringify(url)}))))`]);
+    expect(names).toEqual(expect.arrayContaining(exports));
+  });
+
+  test('ships declarations for both', () => {
+    expect(existsSync(path.join(dist, 'index.d.ts'))).toBe(true);
+    expect(existsSync(path.join(dist, 'index.d.cts'))).toBe(true);
+  });
+});
