@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import type { Config } from 'jest';
 
 // Tests run against the TypeScript sources; test/packaging checks the built dist/ files.
 const config: Config = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/test', '<rootDir>/examples'],
+  roots: ['packages', 'test', 'examples'].filter((dir) => existsSync(dir)).map((dir) => `<rootDir>/${dir}`),
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }],

@@ -8,30 +8,49 @@ import path from 'node:path';
 const root = path.resolve(__dirname, '../..');
 
 const packages = [
-  { name: 'core', exports: ['RedisCacheStore', 'MemoryCacheStore', 'HttpCache', 'EntryTooLargeError', 'StoreClosedError'] },
+  {
+    name: 'core',
+    exports: [
+      'RedisCacheStore',
+      'MemoryCacheStore',
+      'HttpCache',
+      'EntryTooLargeError',
+      'StoreClosedError',
+    ],
+  },
   { name: 'express', exports: ['createCache'] },
   { name: 'koa', exports: ['createCache'] },
 ];
 
 function run(args: string[]): string[] {
-  return JSON.parse(execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' })) as string[];
+  return JSON.parse(
+    execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' }),
+  ) as string[];
 }
 
 describe.each(packages)('@restash/$name', ({ name, exports }) => {
   const dist = path.join(root, 'packages', name, 'dist');
 
   beforeAll(() => {
-    if (!existsSync(path.join(dist, 'index.js'))) throw new Error(`packages/${name}/dist is missing: run pnpm build first`);
+    if (!existsSync(path.join(dist, 'index.js')))
+      throw new Error(`packages/${name}/dist is missing: run pnpm build first`);
   });
 
   test('loads with require()', () => {
-    const names = run(['-e', `console.log(JSON.stringify(Object.keys(require(${JSON.stringify(path.join(dist, 'index.cjs'))}))))`]);
+    const names = run([
+      '-e',
+      `console.log(JSON.stringify(Object.keys(require(${JSON.stringify(path.join(dist, 'index.cjs'))}))))`,
+    ]);
     expect(names).toEqual(expect.arrayContaining(exports));
   });
 
   test('loads with import', () => {
     const url = `file://${path.join(dist, 'index.js')}`;
-    const names = run(['--input-type=module', '-e', `console.log(JSON.stringify(Object.keys(await import(${JSON.stringify(url)}))))`]);
+    const names = run([
+      '--input-type=module',
+      '-e',
+      `console.log(JSON.stringify(Object.keys(await import(${JSON.stringify(url)}))))`,
+    ]);
     expect(names).toEqual(expect.arrayContaining(exports));
   });
 
