@@ -4,7 +4,9 @@ import type { Config } from 'jest';
 // Tests run against the TypeScript sources; test/packaging checks the built dist/ files.
 const config: Config = {
   testEnvironment: 'node',
-  roots: ['packages', 'test', 'examples'].filter((dir) => existsSync(dir)).map((dir) => `<rootDir>/${dir}`),
+  roots: ['packages', 'test', 'examples']
+    .filter((dir) => existsSync(dir))
+    .map((dir) => `<rootDir>/${dir}`),
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/test/tsconfig.json' }],
