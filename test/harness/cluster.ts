@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
@@ -16,6 +17,20 @@ export interface ClusterNode {
   restart(): Promise<void>;
 }
 
+/** One line of CLUSTER NODES. */
+export interface NodeInfo {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly role: 'master' | 'replica';
+  /** For a replica, the id of its master. */
+  readonly masterId: string | undefined;
+  /** Flagged `fail` or `fail?` by the node that answered. */
+  readonly failed: boolean;
+  /** Slot ranges served (masters), inclusive. */
+  readonly slots: [number, number][];
+}
+
 /** A local Redis Cluster for one test file. */
 export interface ClusterHandle {
   readonly nodes: ClusterNode[];
@@ -25,13 +40,34 @@ export interface ClusterHandle {
   admin(): Cluster;
   /** The current masters, per CLUSTER NODES of a live node. */
   masters(): Promise<{ host: string; port: number }[]>;
+  /** CLUSTER NODES as `port`'s node (default: the first live node) sees it. */
+  topology(port?: number): Promise<NodeInfo[]>;
+  /** Runs `fn` on a fresh plain connection to the node on `port`, closed afterwards. */
+  onNode<T>(port: number, fn: (conn: Redis) => Promise<T>): Promise<T>;
+  /**
+   * Moves `slot` to the master on `toPort` the way `redis-cli --cluster reshard` does: IMPORTING
+   * / MIGRATING, MIGRATE of its keys, SETSLOT NODE everywhere.
+   */
+  migrateSlot(slot: number, toPort: number): Promise<void>;
+  /**
+   * Gives `slot` to the master on `toPort` behind its owner's back: SETSLOT NODE on the new owner
+   * only, plus BUMPEPOCH so gossip makes the old owner yield. The old owner then drops the slot's
+   * keys without telling tracking clients (Redis 7 sends no invalidation for them).
+   */
+  claimSlot(slot: number, toPort: number): Promise<void>;
+  /** CLUSTER FAILOVER on the replica on `replicaPort`; resolves once it is master and healthy. */
+  failover(replicaPort: number): Promise<void>;
   /** Resolves once every live node reports cluster_state:ok with all slots served. */
   waitForHealthy(timeoutMs?: number): Promise<void>;
   /** FLUSHALL on every live master. */
   flush(): Promise<void>;
   /** INFO commandstats summed over live nodes. */
   commandStats(): Promise<Record<string, number>>;
-  /** Kills every node and removes their directories. Idempotent. */
+  /**
+   * Kills every node and removes their directories. Idempotent. Close the clients first; stop()
+   * then waits a moment, since a just-closed ioredis Cluster may still have a slot refresh in
+   * flight, and a node dying under it leaves ioredis's 2 s disconnect timer keeping jest alive.
+   */
   stop(): Promise<void>;
 }
 
@@ -91,6 +127,31 @@ export async function startRedisCluster(
       conn.disconnect();
     }
   };
+  const slotMove = async (slot: number, toPort: number) => {
+    const nodes = await handle.topology();
+    const source = nodes.find(
+      (n) => n.role === 'master' && n.slots.some(([a, b]) => slot >= a && slot <= b),
+    );
+    const target = nodes.find((n) => n.port === toPort);
+    if (!source || !target) throw new Error(`cannot move slot ${slot} to ${toPort}`);
+    return { source, target, nodes };
+  };
+  /** Waits until every live node says `slot` is served by `port`. */
+  const agreeOn = (slot: number, port: number): Promise<void> =>
+    waitFor(
+      async () => {
+        for (const server of live()) {
+          const nodes = await handle.topology(server.port);
+          const owner = nodes.find(
+            (n) => n.role === 'master' && n.slots.some(([a, b]) => slot >= a && slot <= b),
+          );
+          if (owner?.port !== port) return false;
+        }
+        return true;
+      },
+      10_000,
+      `every node agreeing that slot ${slot} is on ${port}`,
+    );
   const handle: ClusterHandle = {
     nodes: servers.map((s) => ({
       host: '127.0.0.1',
@@ -103,19 +164,82 @@ export async function startRedisCluster(
     admin: () =>
       (admin ??= new Cluster(handle.startupNodes, { redisOptions: { maxRetriesPerRequest: 1 } })),
     async masters() {
-      const [first] = live();
-      if (!first) return [];
-      const nodes = await onNode(first, (c) => c.cluster('NODES') as Promise<string>);
+      return (await handle.topology())
+        .filter((n) => n.role === 'master' && !n.failed)
+        .map(({ host, port }) => ({ host, port }));
+    },
+    async topology(port) {
+      const server = port === undefined ? live()[0] : servers.find((s) => s.port === port);
+      if (!server) return [];
+      const nodes = await onNode(server, (c) => c.cluster('NODES') as Promise<string>);
       return nodes
         .split('\n')
-        .map((line) => line.split(' '))
-        .filter(
-          ([, , flags = '']) => flags.split(',').includes('master') && !flags.includes('fail'),
-        )
-        .map(([, address = '']) => {
-          const [host = '', port = ''] = address.split('@')[0]!.split(':');
-          return { host, port: Number(port) };
+        .filter((line) => line.trim() !== '')
+        .map((line) => {
+          const [id = '', address = '', flags = '', master = '-', , , , , ...slots] =
+            line.split(' ');
+          const [host = '', nodePort = ''] = address.split('@')[0]!.split(':');
+          const role = flags.split(',').includes('master') ? 'master' : 'replica';
+          return {
+            id,
+            host,
+            port: Number(nodePort),
+            role,
+            masterId: master === '-' ? undefined : master,
+            failed: flags.includes('fail'),
+            slots: slots
+              .filter((range) => !range.startsWith('['))
+              .map((range) => {
+                const [start = '', end = start] = range.split('-');
+                return [Number(start), Number(end)] as [number, number];
+              }),
+          };
         });
+    },
+    onNode(port, fn) {
+      const server = servers.find((s) => s.port === port);
+      if (!server) throw new Error(`no cluster node on port ${port}`);
+      return onNode(server, fn);
+    },
+    async migrateSlot(slot, toPort) {
+      const { source, target, nodes } = await slotMove(slot, toPort);
+      if (source.port === toPort) return;
+      await handle.onNode(toPort, (c) => c.cluster('SETSLOT', slot, 'IMPORTING', source.id));
+      await handle.onNode(source.port, async (c) => {
+        await c.cluster('SETSLOT', slot, 'MIGRATING', target.id);
+        for (;;) {
+          const keys = (await c.cluster('GETKEYSINSLOT', slot, 1000)) as string[];
+          if (keys.length === 0) break;
+          await c.migrate(target.host, target.port, '', 0, 5000, 'KEYS', ...keys);
+        }
+      });
+      // Target first, as redis-cli does: the slot must never be served by nobody.
+      for (const node of [target, source, ...nodes.filter((n) => n !== target && n !== source)]) {
+        if (node.failed || !servers.some((s) => s.port === node.port && s.running)) continue;
+        await handle.onNode(node.port, (c) => c.cluster('SETSLOT', slot, 'NODE', target.id));
+      }
+      await agreeOn(slot, target.port);
+    },
+    async claimSlot(slot, toPort) {
+      const { target } = await slotMove(slot, toPort);
+      await handle.onNode(toPort, async (c) => {
+        await c.cluster('SETSLOT', slot, 'NODE', target.id);
+        await c.cluster('BUMPEPOCH');
+      });
+      await agreeOn(slot, target.port);
+    },
+    async failover(replicaPort) {
+      await handle.onNode(replicaPort, async (c) => {
+        // A manual failover needs the replica in sync first.
+        await waitFor(
+          async () => /master_link_status:up/.test(await c.info('replication')),
+          10_000,
+          'replica in sync',
+        );
+        await c.cluster('FAILOVER');
+        await waitFor(async () => (await c.role())[0] === 'master', 10_000, 'failover');
+      });
+      await handle.waitForHealthy();
     },
     async waitForHealthy(timeoutMs = 20_000) {
       await waitFor(
@@ -153,6 +277,7 @@ export async function startRedisCluster(
       if (stopped) return;
       stopped = true;
       admin?.disconnect();
+      await sleep(250);
       await Promise.all(servers.map((s) => s.kill()));
       for (const s of servers) s.removeDir();
     },

@@ -1,27 +1,35 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryCacheStore, RedisCacheStore, type CacheStore } from '@restash/core';
-import { startRedis, type RedisHandle } from '../../../test/harness';
+import {
+  startRedis,
+  startRedisCluster,
+  type ClusterHandle,
+  type RedisHandle,
+} from '../../../test/harness';
 
-// One contract, two stores: every behaviour here holds for the in-memory default and for Redis.
+// One contract, two stores: every behaviour here holds for the in-memory default, for Redis and
+// for a Redis Cluster (3 masters, tracking on as by default).
 
 type Factory = {
   name: string;
   make(opts?: { maxEntrySize?: number }): CacheStore;
-  cleanup?: () => Promise<void>;
+  /** Empties the backend before each test. */
+  flush(): Promise<void>;
 };
 
 let redis: RedisHandle;
+let cluster: ClusterHandle;
 const errors: unknown[] = [];
 
 beforeAll(async () => {
-  redis = await startRedis();
+  [redis, cluster] = await Promise.all([startRedis(), startRedisCluster({ masters: 3 })]);
 });
 afterAll(async () => {
-  await redis.stop();
+  await Promise.all([redis?.stop(), cluster?.stop()]);
 });
 
 const factories: Factory[] = [
-  { name: 'MemoryCacheStore', make: (opts) => new MemoryCacheStore(opts) },
+  { name: 'MemoryCacheStore', make: (opts) => new MemoryCacheStore(opts), flush: async () => {} },
   {
     name: 'RedisCacheStore',
     make: (opts) =>
@@ -30,13 +38,24 @@ const factories: Factory[] = [
         errorCallback: (err) => errors.push(err),
         ...opts,
       }),
+    flush: () => redis.flush(),
+  },
+  {
+    name: 'RedisCacheStore on a cluster',
+    make: (opts) =>
+      new RedisCacheStore({
+        cluster: { nodes: cluster.startupNodes, options: { keyPrefix: cluster.keyPrefix } },
+        errorCallback: (err) => errors.push(err),
+        ...opts,
+      }),
+    flush: () => cluster.flush(),
   },
 ];
 
-describe.each(factories)('$name contract', ({ make }) => {
+describe.each(factories)('$name contract', ({ make, flush }) => {
   let store: CacheStore;
   beforeEach(async () => {
-    await redis.flush();
+    await flush();
     errors.length = 0;
     store = make();
   });

@@ -123,8 +123,8 @@ test('nothing is filled locally before tracking is confirmed', async () => {
   await b.get('k');
   expect(await evalshaCount()).toBe(before + 1);
   await trackingReady();
-  await b.get('k');
-  await expectLocal(b, 'k', 'v');
+  // The server shows tracking on before the store has read its reply: wait for the store too.
+  await untilLocal(b, 'k', 'v');
 });
 
 test('a read whose reply arrives after the invalidation does not fill the local tier', async () => {
@@ -146,6 +146,30 @@ test('a read whose reply arrives after the invalidation does not fill the local 
     const before = await evalshaCount();
     expect((await b.get('k'))?.value).toBe('new'); // but it was not kept
     expect(await evalshaCount()).toBe(before + 1);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("a store's own writes reach its own next get before Redis's invalidation does", async () => {
+  const proxy = await TcpProxy.start({ host: redis.host, port: redis.port });
+  try {
+    const a = makeStore({ clientOpts: { ...redis.options(), port: proxy.port } });
+    await trackingReady();
+    await a.set('k', 'v1', {}, 60, ['t']);
+    await untilLocal(a, 'k', 'v1');
+    // Hold back the invalidation messages: only the store itself can drop its local copy now.
+    const invalidations = proxy.byName('restash:invalidations')!;
+    invalidations.held = true;
+    await a.set('k', 'v2', {}, 60, ['t']);
+    expect((await a.get('k'))?.value).toBe('v2');
+    await a.delete('k');
+    expect(await a.get('k')).toBeUndefined();
+    await a.set('k', 'v3', {}, 60, ['t']);
+    expect((await a.get('k'))?.value).toBe('v3');
+    expect(await a.invalidateTags(['t'])).toBe(1);
+    expect(await a.get('k')).toBeUndefined();
+    invalidations.release();
   } finally {
     await proxy.close();
   }

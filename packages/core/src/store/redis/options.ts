@@ -16,7 +16,11 @@ export interface RedisCacheStoreOptions {
    * They override the store's defaults (see {@link RESILIENT_DEFAULTS}).
    */
   clientOpts?: RedisOptions;
-  /** Connect to a Redis Cluster instead: startup nodes and ioredis cluster options. */
+  /**
+   * Connect to a Redis Cluster instead: startup nodes and ioredis cluster options (per-node
+   * settings such as password or commandTimeout go to `options.redisOptions`; see
+   * {@link RESILIENT_CLUSTER_DEFAULTS}).
+   */
   cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
   /**
    * Bring your own ioredis connection (`Redis` or `Cluster`). The store never quits it; the extra
@@ -25,7 +29,11 @@ export interface RedisCacheStoreOptions {
   client?: Redis | Cluster;
   /** Largest entry (value plus metadata JSON) in bytes; a larger `set` rejects. Default 100 MiB. */
   maxEntrySize?: number;
-  /** Keep a local tier coherent through Redis CLIENT TRACKING. Default `true`. */
+  /**
+   * Keep a local tier coherent through Redis CLIENT TRACKING. Default `true`. On a cluster, each
+   * master is tracked over its own connections; while slots change masters the local tier is
+   * flushed and bypassed for them (reported to `errorCallback`).
+   */
   tracking?: boolean;
   /** Most entries in the local tier. Default 10 000. */
   maxCount?: number;
@@ -113,6 +121,14 @@ export function keyPrefixOf(conn: Redis | Cluster): string {
   const prefix = conn.options.keyPrefix ?? '';
   checkKeyPrefix(prefix);
   return prefix;
+}
+
+/**
+ * Whether `conn` is an ioredis Cluster. By its `isCluster` flag rather than `instanceof`, so a
+ * client from another copy of ioredis (a different version in the app) is recognised too.
+ */
+export function isCluster(conn: Redis | Cluster): conn is Cluster {
+  return (conn as { isCluster?: unknown }).isCluster === true;
 }
 
 function isIoredis(value: unknown): value is Redis | Cluster {

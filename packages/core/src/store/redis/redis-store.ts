@@ -36,6 +36,8 @@ import { createTracking, type Tracking } from './tracking.js';
 const TAG_VERSION_TTL_MS = LEASE_TTL_MS + 10_000;
 /** How long the first commands wait for the initial connection instead of failing at once. */
 const STARTUP_WAIT_MS = 1000;
+/** Client events after which a lease may have missed a write (see `#epoch`). */
+const DROP_EVENTS = ['close', '-node'] as const;
 
 class RedisLease implements Lease {
   constructor(
@@ -84,7 +86,9 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     this.#client = options.client ?? connect(options);
     this.#prefix = keyPrefixOf(this.#client);
     if (this.#ownsClient) this.#client.on('error', this.#report);
-    this.#client.on('close', this.#onClose);
+    // A cluster emits 'close' only once every node is gone; losing one node (a master dying
+    // before its failover) must also refuse the leases that span it.
+    for (const event of DROP_EVENTS) this.#client.on(event, this.#onClose);
     if (this.#client.status !== 'ready') this.#startup = this.#waitForStartup();
     if (options.tracking ?? true) {
       const local = new LocalTier<M>(
@@ -110,17 +114,24 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     if (cached) return cached;
     const reader = this.#tracking?.readerFor(this.#prefix + mkey);
     const ticket = reader && local ? local.begin(this.#prefix + mkey) : undefined;
+    const args = [this.#prefix, bucket, key];
     try {
       if (this.#startup) await this.#startup;
-      const reply = await runScript(
-        reader ?? this.#client,
-        GET,
-        [mkey],
-        [this.#prefix, bucket, key],
-        { buffers: true },
-      );
+      let reply: unknown;
+      let tracked = reader !== undefined;
+      try {
+        reply = await runScript(reader ?? this.#client, GET, [mkey], args, { buffers: true });
+      } catch (err) {
+        if (!reader || !this.#tracking?.redirected(err)) throw err;
+        // The reader's cluster node no longer (or not yet) serves this key, so the read was not
+        // tracked: ask where the Cluster client routes it, and keep nothing locally.
+        tracked = false;
+        reply = await runScript(this.#client, GET, [mkey], args, { buffers: true });
+      }
       const decoded = this.#decode(key, reply);
-      if (decoded && ticket) local?.fill(ticket, decoded.entry, decoded.size, decoded.pttl);
+      if (decoded && ticket && tracked) {
+        local?.fill(ticket, decoded.entry, decoded.size, decoded.pttl);
+      }
       return decoded?.entry;
     } catch (err) {
       this.#report(err);
@@ -145,7 +156,16 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     checkKey(key);
     if (this.#startup) await this.#startup;
     const bucket = bucketOf(key);
-    await runScript(this.#client, DELETE, [metadataKey(key, bucket)], [this.#prefix, bucket, key]);
+    try {
+      await runScript(
+        this.#client,
+        DELETE,
+        [metadataKey(key, bucket)],
+        [this.#prefix, bucket, key],
+      );
+    } finally {
+      this.#forget([key]);
+    }
   }
 
   async invalidateTags(tags: readonly string[]): Promise<number> {
@@ -162,7 +182,8 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     ]);
     const buckets = new Set((lists as string[][]).flat());
     const tagsJson = JSON.stringify(unique);
-    const removed = await Promise.all(
+    // Buckets live on different masters: one may fail (a failover) while others succeed.
+    const results = await Promise.allSettled(
       [...buckets].map((bucket) =>
         runScript(
           this.#client,
@@ -172,7 +193,11 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
         ),
       ),
     );
-    return (removed as number[]).reduce((sum, n) => sum + n, 0);
+    const keys = results.flatMap((r) => (r.status === 'fulfilled' ? (r.value as string[]) : []));
+    this.#forget(keys);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return keys.length;
   }
 
   async lease(key: string): Promise<Lease> {
@@ -215,7 +240,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
 
   async #shutdown(): Promise<void> {
     this.#endStartup?.();
-    this.#client.off('close', this.#onClose);
+    for (const event of DROP_EVENTS) this.#client.off(event, this.#onClose);
     await this.#tracking?.close();
     if (this.#ownsClient) {
       try {
@@ -257,25 +282,39 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
         ),
       ),
     );
-    const stored = await runScript(
-      this.#client,
-      SET,
-      [metadataKey(key, bucket), clockKey(bucket)],
-      [
-        this.#prefix,
-        bucket,
-        key,
-        randomUUID(),
-        value,
-        Buffer.isBuffer(value) ? 'b' : 's',
-        metadataJson,
-        ttlMs,
-        JSON.stringify(unique),
-        lease?.clockId ?? '',
-        lease?.clockN ?? '0',
-      ],
-    );
+    let stored: unknown;
+    try {
+      stored = await runScript(
+        this.#client,
+        SET,
+        [metadataKey(key, bucket), clockKey(bucket)],
+        [
+          this.#prefix,
+          bucket,
+          key,
+          randomUUID(),
+          value,
+          Buffer.isBuffer(value) ? 'b' : 's',
+          metadataJson,
+          ttlMs,
+          JSON.stringify(unique),
+          lease?.clockId ?? '',
+          lease?.clockN ?? '0',
+        ],
+      );
+    } finally {
+      // Our own write must be visible to our own next read: the tracking message for it comes
+      // over another connection and may arrive later. (Also when the write failed: it may have
+      // happened all the same.)
+      this.#forget([key]);
+    }
     return stored === 1;
+  }
+
+  /** Drops our local copies of `keys`, and refuses fills by reads in flight for them. */
+  #forget(keys: readonly string[]): void {
+    const local = this.#local;
+    if (local) for (const key of keys) local.invalidate(this.#prefix + metadataKey(key));
   }
 
   #decode(

@@ -137,7 +137,8 @@ return remove(KEYS[1], values, tagidx, ARGV[3])
  * Invalidates tags in one bucket: ticks the bucket's clock, records the tick as each tag's
  * version (so leases taken before it are refused) and removes the bucket's entries of each tag.
  * KEYS[1] clock key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] version TTL ms, ARGV[4] tags JSON.
- * Reply: number of entries removed.
+ * Reply: the keys of the entries removed (each once), so the store can drop its own local copies
+ * without waiting for the tracking messages.
  */
 export const INVALIDATE = script(
   'invalidate',
@@ -145,12 +146,12 @@ export const INVALIDATE = script(
 local meta, values, tagidx, tagv = bases(ARGV[1], ARGV[2])
 clock(KEYS[1])
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
-local removed = 0
+local removed = {}
 for _, tag in ipairs(cjson.decode(ARGV[4])) do
   redis.call('SET', tagv .. tag, n, 'PX', ARGV[3])
   local idx = tagidx .. tag
   for _, key in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
-    removed = removed + remove(meta .. key, values, tagidx, key)
+    if remove(meta .. key, values, tagidx, key) == 1 then removed[#removed + 1] = key end
   end
   redis.call('DEL', idx)
 end

@@ -1,12 +1,26 @@
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { RESILIENT_DEFAULTS } from './options.js';
 
 const CHANNEL = '__redis__:invalidate';
+
+/** How often trackers verify that their connections and redirect are still in place. */
+export const HEALTH_CHECK_MS = 1000;
+
+/** Tracker connections keep the store's settings but never queue and never resubscribe alone. */
+export function trackerOptions(base: RedisOptions, role: 'reader' | 'invalidations'): RedisOptions {
+  return {
+    commandTimeout: base.commandTimeout ?? RESILIENT_DEFAULTS.commandTimeout,
+    enableOfflineQueue: false,
+    autoResubscribe: false,
+    connectionName: `${base.connectionName ?? 'restash'}:${role}`,
+  };
+}
 
 /** What a {@link Tracker} reports to its store. */
 export interface TrackerListener {
   /** Keys Redis says changed; `null` means everything (FLUSHALL / FLUSHDB). */
   invalidate(keys: string[] | null): void;
-  /** Tracking broke or a connection dropped: nothing cached locally can be vouched for. */
+  /** Tracking broke or a connection dropped: nothing cached through it can be vouched for. */
   reset(): void;
   error(err: unknown): void;
 }
@@ -115,8 +129,12 @@ export class Tracker {
 
   #reset(subscriberLost: boolean): void {
     if (subscriberLost) this.#subId = undefined;
+    const wasReady = this.#ready;
     this.#ready = false;
-    this.#listener.reset();
+    // Only reads made while ready can fill the local tier, and this is the moment they stop
+    // being vouched for; a tracker that was not ready has nothing more to take back (so a node
+    // that stays down does not flush the tier at every reconnection attempt).
+    if (wasReady) this.#listener.reset();
   }
 
   #onMessage(message: unknown): void {

@@ -1,20 +1,26 @@
-import { Cluster, type Redis, type RedisOptions } from 'ioredis';
-import { RESILIENT_DEFAULTS } from './options.js';
-import { Tracker, type TrackerListener } from './tracker.js';
-
-/** How often trackers verify that their connections and redirect are still in place. */
-export const HEALTH_CHECK_MS = 1000;
+import type { Cluster, Redis } from 'ioredis';
+import { ClusterTracking } from './cluster-tracking.js';
+import { isCluster } from './options.js';
+import { HEALTH_CHECK_MS, Tracker, trackerOptions, type TrackerListener } from './tracker.js';
 
 /** The store's view of tracking: which connection may serve a read that fills the local tier. */
 export interface Tracking {
-  /** A connection whose reads of `redisKey` (with keyPrefix) are tracked now, if any. */
+  /**
+   * A connection whose reads of `redisKey` (with keyPrefix) are tracked now, if any. `undefined`
+   * means: read through the store's client and keep nothing locally.
+   */
   readerFor(redisKey: string): Redis | undefined;
+  /**
+   * Whether `err`, raised by a read on a reader, says that the reader's node does not serve the
+   * key (a cluster redirect). The store then reads through its client and keeps nothing locally.
+   */
+  redirected(err: unknown): boolean;
   close(): Promise<void>;
 }
 
 /** Starts tracking for a standalone Redis or for each master of a cluster. */
 export function createTracking(client: Redis | Cluster, listener: TrackerListener): Tracking {
-  if (client instanceof Cluster) throw new Error('tracking on a cluster is not supported yet');
+  if (isCluster(client)) return new ClusterTracking(client, listener, HEALTH_CHECK_MS);
   const tracker = new Tracker(
     (role) => client.duplicate(trackerOptions(client.options, role)),
     listener,
@@ -22,16 +28,7 @@ export function createTracking(client: Redis | Cluster, listener: TrackerListene
   );
   return {
     readerFor: () => (tracker.ready ? tracker.reader : undefined),
+    redirected: () => false,
     close: () => tracker.close(),
-  };
-}
-
-/** Tracker connections keep the store's settings but never queue and never resubscribe alone. */
-export function trackerOptions(base: RedisOptions, role: 'reader' | 'invalidations'): RedisOptions {
-  return {
-    commandTimeout: base.commandTimeout ?? RESILIENT_DEFAULTS.commandTimeout,
-    enableOfflineQueue: false,
-    autoResubscribe: false,
-    connectionName: `${base.connectionName ?? 'restash'}:${role}`,
   };
 }
