@@ -8,7 +8,12 @@ export {
   type RedisCacheStoreOptions,
 } from './store/redis/options.js';
 export type { ErrorReporter } from './report.js';
-export { HttpCache, type CacheHandle, type CachedRoute } from './http/engine.js';
+export { HttpCache, type CacheHandle, type CachedRoute, type Invalidation } from './http/engine.js';
+export {
+  frameworkCache,
+  type FrameworkCache,
+  type MiddlewareFactory,
+} from './http/framework-cache.js';
 export type { HttpCacheOptions, InvalidateOnSpec, RouteOptions, UserId } from './http/options.js';
 export type {
   CacheRequest,

@@ -57,6 +57,19 @@ describe('options', () => {
     expect(() => new RedisCacheStore(options as never)).toThrow(message);
   });
 
+  test('a rejected option opens no connection', async () => {
+    await store.get('settled'); // the beforeEach store is connected
+    const before = await connectedClients();
+    expect(() => new RedisCacheStore({ clientOpts: redis.options({ keyPrefix: 'app{' }) })).toThrow(
+      TypeError,
+    );
+    expect(() => new RedisCacheStore({ clientOpts: redis.options(), maxCount: 0 })).toThrow(
+      TypeError,
+    );
+    await sleep(200);
+    expect(await connectedClients()).toBe(before);
+  });
+
   test('keyPrefix and db from clientOpts apply to every key the store writes', async () => {
     const prefixed = makeStore({ clientOpts: redis.options({ keyPrefix: 'app:', db: 3 }) });
     await prefixed.set('k', 'v', {}, 60, ['t']);
@@ -126,6 +139,12 @@ describe('options', () => {
     }
   });
 });
+
+async function connectedClients(): Promise<number> {
+  return String(await redis.admin().client('LIST'))
+    .trim()
+    .split('\n').length;
+}
 
 async function findBucket(client: Redis, prefix: string): Promise<string> {
   const [key] = await client.keys(`${prefix}metadata:*`);

@@ -15,8 +15,10 @@ export function capture(res: Response, pass: Pass): void {
   let finished = false;
   const finish = (response: CapturedResponse | undefined): ReplayResponse | undefined => {
     finished = true;
-    const { removeHeaders, replace } = pass.finish(response);
-    if (!res.headersSent) for (const name of removeHeaders) res.removeHeader(name);
+    const { removeHeaders, setHeaders = {}, replace } = pass.finish(response);
+    if (res.headersSent) return undefined;
+    for (const name of removeHeaders) res.removeHeader(name);
+    for (const [name, value] of Object.entries(setHeaders)) res.setHeader(name, value);
     return replace;
   };
   res.write = function (this: Response, ...args: unknown[]) {
@@ -48,6 +50,8 @@ export function capture(res: Response, pass: Pass): void {
 /** Writes a stored (or stale) response as is: no serializer runs on a hit. */
 export function send(res: Response, response: ReplayResponse): Response {
   res.statusCode = response.status;
+  // An error handler may have set its reason phrase; the stored status brings its own.
+  res.statusMessage = '';
   for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
   return res.end(response.body);
 }

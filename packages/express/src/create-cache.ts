@@ -1,12 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
-  HttpCache,
+  frameworkCache,
   type CacheHandle,
-  type CacheStats,
+  type FrameworkCache,
   type HttpCacheOptions,
-  type InvalidateOnSpec,
-  type InvalidateSpec,
-  type RouteOptions,
 } from '@restash/core';
 import { capture, holdResponse, send } from './capture.js';
 
@@ -14,29 +11,23 @@ declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
-      /** Set by `cache.route()`, `cache.invalidateOn()` and `cache.attach()`. */
-      cache?: CacheHandle;
+      /**
+       * The invalidation hook for controllers. Set by `cache.route()`, `cache.invalidateOn()` and
+       * `cache.attach()`; typed as always present so a controller that forgot `attach()` fails
+       * loudly in development instead of silently skipping an invalidation (`?.`).
+       */
+      cache: CacheHandle;
     }
   }
 }
 
-/** The Express face of a restash cache. */
-export interface ExpressCache {
-  /** Middleware that answers from the cache or caches what the handlers after it send. */
-  route(options?: RouteOptions<Request>): RequestHandler;
-  /** Middleware that invalidates after a 2xx answer, before the answer reaches the client. */
-  invalidateOn(spec: InvalidateOnSpec<Request>): RequestHandler;
-  /** Middleware that sets `req.cache` on every request. */
-  attach(): RequestHandler;
-  /** Drops entries by custom key or URL path, tag and user. Never rejects for store trouble. */
-  invalidate(spec: InvalidateSpec): Promise<void>;
-  stats(): CacheStats;
-  /** Closes the store if the cache created it. */
-  close(): Promise<void>;
-}
+/** The Express face of a restash cache: middleware whose functions receive `req`. */
+export type ExpressCache = FrameworkCache<RequestHandler, Request>;
 
 /**
- * Creates a response cache for Express 4 and 5.
+ * Creates a response cache for Express 4 and 5. A hit is written with `res.end` (stored bytes
+ * and headers, no serializer); a miss is captured at `res.end`, whether `res.send` or `res.json`
+ * produced it; a response that starts with `res.write` is streamed and not stored.
  *
  * @example
  * const cache = createCache({ store: new RedisCacheStore(), ttl: 60 });
@@ -44,43 +35,30 @@ export interface ExpressCache {
  * app.post('/api/products', cache.invalidateOn({ tags: ['products'] }), createProduct);
  */
 export function createCache(options: HttpCacheOptions<Request> = {}): ExpressCache {
-  const engine = new HttpCache<Request>(options);
-  const { handle } = engine;
-  return {
-    route(routeOptions = {}) {
-      const route = engine.route(routeOptions);
-      return (req: Request, res: Response, next: NextFunction) => {
-        req.cache = handle;
-        route
-          .lookup({ method: req.method, url: req.originalUrl, headers: req.headers }, req)
-          .then((decision) => {
-            if (decision.kind === 'hit') return void send(res, decision.response);
-            if (decision.xCache) res.setHeader('X-Cache', decision.xCache);
-            capture(res, decision);
-            next();
-          })
-          .catch((err: unknown) => {
-            engine.report(err);
-            if (!res.headersSent) next();
-          });
-      };
+  return frameworkCache<RequestHandler, Request>(options, {
+    route: (route, engine) => (req: Request, res: Response, next: NextFunction) => {
+      req.cache = engine.handle;
+      route
+        .lookup({ method: req.method, url: req.originalUrl, headers: req.headers }, req)
+        .then((decision) => {
+          if (decision.kind === 'hit') return void send(res, decision.response);
+          if (decision.xCache) res.setHeader('X-Cache', decision.xCache);
+          capture(res, decision);
+          next();
+        })
+        .catch((err: unknown) => {
+          engine.report(err);
+          if (!res.headersSent) next();
+        });
     },
-    invalidateOn(spec) {
-      const invalidation = engine.invalidation(spec);
-      return (req: Request, res: Response, next: NextFunction) => {
-        req.cache = handle;
-        holdResponse(res, () => invalidation(req, res.statusCode));
-        next();
-      };
+    invalidateOn: (invalidation, engine) => (req: Request, res: Response, next: NextFunction) => {
+      req.cache = engine.handle;
+      holdResponse(res, () => invalidation(req, res.statusCode));
+      next();
     },
-    attach() {
-      return (req: Request, _res: Response, next: NextFunction) => {
-        req.cache = handle;
-        next();
-      };
+    attach: (engine) => (req: Request, _res: Response, next: NextFunction) => {
+      req.cache = engine.handle;
+      next();
     },
-    invalidate: (spec) => engine.invalidate(spec),
-    stats: () => engine.stats(),
-    close: () => engine.close(),
-  };
+  });
 }

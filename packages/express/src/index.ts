@@ -1,6 +1,9 @@
 export { createCache, type ExpressCache } from './create-cache.js';
+// The stores too, so an app needs one restash import.
+export { MemoryCacheStore, RedisCacheStore, type RedisCacheStoreOptions } from '@restash/core';
 export type {
   CacheHandle,
+  CacheStore,
   CacheStats,
   HttpCacheOptions,
   InvalidateOnSpec,

@@ -1,39 +1,30 @@
 import type { Context, Middleware, Next } from 'koa';
 import {
-  HttpCache,
+  frameworkCache,
   type CacheHandle,
-  type CacheStats,
+  type FrameworkCache,
   type HttpCacheOptions,
-  type InvalidateOnSpec,
-  type InvalidateSpec,
-  type RouteOptions,
 } from '@restash/core';
-import { captureBody, respond } from './respond.js';
+import { applyFinish, captureBody, respond } from './respond.js';
 
 declare module 'koa' {
   interface DefaultContext {
-    /** Set by `cache.route()`, `cache.invalidateOn()` and `cache.attach()`. */
-    cache?: CacheHandle;
+    /**
+     * The invalidation hook for controllers. Set by `cache.route()`, `cache.invalidateOn()` and
+     * `cache.attach()`; typed as always present so a controller that forgot `attach()` fails
+     * loudly in development instead of silently skipping an invalidation (`?.`).
+     */
+    cache: CacheHandle;
   }
 }
 
-/** The Koa face of a restash cache. */
-export interface KoaCache {
-  /** Middleware that answers from the cache or caches what downstream middleware responds. */
-  route(options?: RouteOptions<Context>): Middleware;
-  /** Middleware that invalidates after a 2xx answer, before the answer is sent. */
-  invalidateOn(spec: InvalidateOnSpec<Context>): Middleware;
-  /** Middleware that sets `ctx.cache` on every request. */
-  attach(): Middleware;
-  /** Drops entries by custom key or URL path, tag and user. Never rejects for store trouble. */
-  invalidate(spec: InvalidateSpec): Promise<void>;
-  stats(): CacheStats;
-  /** Closes the store if the cache created it. */
-  close(): Promise<void>;
-}
+/** The Koa face of a restash cache: middleware whose functions receive `ctx`. */
+export type KoaCache = FrameworkCache<Middleware, Context>;
 
 /**
- * Creates a response cache for Koa 2 and 3.
+ * Creates a response cache for Koa 2 and 3. A hit sets the stored status, headers and bytes and
+ * ends the chain; a miss captures `ctx.body` after `await next()` (objects as the JSON Koa would
+ * send); streamed bodies are not stored.
  *
  * @example
  * const cache = createCache({ store: new RedisCacheStore(), ttl: 60 });
@@ -41,48 +32,34 @@ export interface KoaCache {
  * router.post('/api/products', cache.invalidateOn({ tags: ['products'] }), createProduct);
  */
 export function createCache(options: HttpCacheOptions<Context> = {}): KoaCache {
-  const engine = new HttpCache<Context>(options);
-  const { handle } = engine;
-  return {
-    route(routeOptions = {}) {
-      const route = engine.route(routeOptions);
-      return async (ctx: Context, next: Next) => {
-        ctx.cache = handle;
-        const decision = await route.lookup(
-          { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers },
-          ctx,
-        );
-        if (decision.kind === 'hit') return respond(ctx, decision.response);
-        if (decision.xCache) ctx.set('X-Cache', decision.xCache);
-        try {
-          await next();
-        } catch (err) {
-          const stale = decision.fail();
-          if (!stale) throw err;
-          ctx.app.emit('error', err, ctx);
-          return respond(ctx, stale);
-        }
-        const { removeHeaders, replace } = decision.finish(captureBody(ctx));
-        for (const name of removeHeaders) ctx.remove(name);
-        if (replace) respond(ctx, replace);
-      };
-    },
-    invalidateOn(spec) {
-      const invalidation = engine.invalidation(spec);
-      return async (ctx: Context, next: Next) => {
-        ctx.cache = handle;
+  return frameworkCache<Middleware, Context>(options, {
+    route: (route, engine) => async (ctx: Context, next: Next) => {
+      ctx.cache = engine.handle;
+      const decision = await route.lookup(
+        { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers },
+        ctx,
+      );
+      if (decision.kind === 'hit') return respond(ctx, decision.response);
+      if (decision.xCache) ctx.set('X-Cache', decision.xCache);
+      try {
         await next();
-        await invalidation(ctx, ctx.status);
-      };
+      } catch (err) {
+        const stale = decision.fail(ctx.response.headers);
+        if (!stale) throw err;
+        ctx.app.emit('error', err, ctx);
+        return applyFinish(ctx, stale);
+      }
+      applyFinish(ctx, decision.finish(captureBody(ctx)));
     },
-    attach() {
-      return async (ctx: Context, next: Next) => {
-        ctx.cache = handle;
-        await next();
-      };
+    invalidateOn: (invalidation, engine) => async (ctx: Context, next: Next) => {
+      ctx.cache = engine.handle;
+      await next();
+      // Koa sends after the middleware chain settles: this completes before the client hears.
+      await invalidation(ctx, ctx.status);
     },
-    invalidate: (spec) => engine.invalidate(spec),
-    stats: () => engine.stats(),
-    close: () => engine.close(),
-  };
+    attach: (engine) => async (ctx: Context, next: Next) => {
+      ctx.cache = engine.handle;
+      await next();
+    },
+  });
 }

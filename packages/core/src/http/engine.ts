@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import { MemoryCacheStore } from '../store/memory-store.js';
 import type { CacheStore, Lease } from '../store/types.js';
 import { safeReporter, throttledConsoleReporter, type ErrorReporter } from '../report.js';
@@ -43,6 +44,12 @@ export interface CachedRoute<C> {
   lookup(request: CacheRequest, context: C): Promise<Decision>;
 }
 
+/**
+ * What `invalidateOn` runs once the write's status is final: for a 2xx it invalidates and
+ * resolves when the store confirmed (never rejecting); otherwise it returns `undefined`.
+ */
+export type Invalidation<C> = (context: C, status: number) => Promise<void> | undefined;
+
 /** What controllers get as `req.cache` (Express) or `ctx.cache` (Koa). */
 export interface CacheHandle {
   /** Drops entries; see {@link HttpCache.invalidate}. */
@@ -70,6 +77,28 @@ interface Keys {
   user: string | undefined;
 }
 
+/** What the leader of a flight does with the handler's response. */
+interface Leader {
+  /** Stores the response if it may be (settling the flight with it) and says how to send it. */
+  store(response: CapturedResponse | undefined): Finish;
+  /** Settles the flight with nothing: the handler's response will not be stored. */
+  abandon(): void;
+}
+
+/** Everything a miss's leader needs to store its response. */
+interface Fill<C> {
+  route: ResolvedRoute<C>;
+  context: C;
+  response: CapturedResponse;
+  metadata: ResponseMetadata;
+  lease: Lease;
+  keys: Keys;
+  /** The key to store under (the variant key once the response is known to vary). */
+  key: string;
+  /** What the stored Vary marker says the response varies on, if there is one. */
+  knownVary: readonly string[] | undefined;
+}
+
 const FINISH: Finish = { removeHeaders: ['cache-groups'] };
 
 /**
@@ -95,6 +124,8 @@ export class HttpCache<C> {
     errors: 0,
   };
   #closed = false;
+  /** Stores in progress (they never reject). */
+  readonly #pending = new Set<Promise<void>>();
   /** What `req.cache` / `ctx.cache` is: the invalidation hook for controllers. */
   readonly handle: CacheHandle = { invalidate: (spec) => this.invalidate(spec) };
 
@@ -145,9 +176,7 @@ export class HttpCache<C> {
    * Checks an `invalidateOn` spec (TypeErrors name the field) and returns what runs after the
    * write: it invalidates only for a 2xx status (else returns `undefined`) and never rejects.
    */
-  invalidation(
-    spec: InvalidateOnSpec<C>,
-  ): (context: C, status: number) => Promise<void> | undefined {
+  invalidation(spec: InvalidateOnSpec<C>): Invalidation<C> {
     checkInvalidateOnSpec(spec);
     return (context, status) => {
       if (status < 200 || status > 299) return undefined;
@@ -167,11 +196,15 @@ export class HttpCache<C> {
     return { ...this.#stats };
   }
 
-  /** Stops retries and closes the store if the cache created it (a store you passed stays open). */
+  /**
+   * Stops retries, waits for stores in progress and closes the store if the cache created it (a
+   * store you passed stays open). Later requests bypass the cache.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#retry.close();
+    await Promise.all(this.#pending);
     if (this.#ownsStore) await this.#store.close();
   }
 
@@ -220,10 +253,10 @@ export class HttpCache<C> {
       ) {
         return this.#hit(shared, request, 'HIT');
       }
-      return this.#miss(undefined);
+      return this.#miss(request, stale, undefined);
     }
     // A HEAD response has no body to store: it never creates an entry.
-    if (head) return this.#miss(undefined);
+    if (head) return this.#miss(request, stale, undefined);
 
     const settle = this.#flights.lead(key);
     let lease: Lease | undefined;
@@ -232,22 +265,21 @@ export class HttpCache<C> {
     } catch (err) {
       this.#report(err);
     }
-    return this.#miss({
-      finish: (response) => {
-        if (response && stale && response.status >= 500) {
-          settle(undefined);
-          return { ...FINISH, replace: this.#stale(stale, request) };
-        }
+    return this.#miss(request, stale, {
+      abandon: () => settle(undefined),
+      store: (response) => {
         if (!response || !lease || !isStorable(response, route, keys.user)) {
           settle(undefined);
           return FINISH;
         }
-        void this.#fill(route, context, response, lease, keys, key, vary).then(settle);
-        return FINISH;
-      },
-      fail: () => {
-        settle(undefined);
-        return stale && this.#stale(stale, request);
+        const { ttl, staleWhileRevalidate: swr, staleIfError: sie } = route;
+        const metadata = responseMetadata(response, ttl, swr, sie, Date.now());
+        const job = { route, context, response, metadata, lease, keys, key, knownVary: vary };
+        this.#track(this.#fill(job).then(settle));
+        // The client that caused the store gets the validator the entry will answer to.
+        return response.headers.etag === undefined
+          ? { ...FINISH, setHeaders: { etag: metadata.etag } }
+          : FINISH;
       },
     });
   }
@@ -287,18 +319,11 @@ export class HttpCache<C> {
   }
 
   /** Stores a response under its lease; resolves what waiting requests may serve. */
-  async #fill(
-    route: ResolvedRoute<C>,
-    context: C,
-    response: CapturedResponse,
-    lease: Lease,
-    keys: Keys,
-    key: string,
-    knownVary: readonly string[] | undefined,
-  ): Promise<Shared | undefined> {
+  async #fill(job: Fill<C>): Promise<Shared | undefined> {
+    const { route, response, metadata, lease, keys, knownVary } = job;
     try {
       const vary = [...new Set(listTokens(headerValue(response.headers, 'vary')))].sort();
-      const tags = this.#tagsFor(route, context, response, keys);
+      const tags = this.#tagsFor(route, job.context, response, keys);
       const ttl = route.ttl + Math.max(route.staleWhileRevalidate, route.staleIfError);
       if (knownVary === undefined && vary.length > 0) {
         // First sight of a varying response: remember what it varies on. The next miss stores
@@ -311,16 +336,20 @@ export class HttpCache<C> {
         await this.#store.delete(keys.primary); // the route changed what it varies on
         return undefined;
       }
-      const { staleWhileRevalidate: swr, staleIfError: sie } = route;
-      const metadata = responseMetadata(response, route.ttl, swr, sie, Date.now());
       if (!(await this.#store.setLeased(lease, response.body, metadata, ttl, tags)))
         return undefined;
       this.#stats.stores++;
-      return { metadata, body: response.body, vary, variant: key };
+      return { metadata, body: response.body, vary, variant: job.key };
     } catch (err) {
       if ((err as { code?: unknown }).code !== 'ERR_RESTASH_ENTRY_TOO_LARGE') this.#report(err);
       return undefined;
     }
+  }
+
+  /** Keeps `close()` from closing the store under a store still in progress. */
+  #track(work: Promise<void>): void {
+    this.#pending.add(work);
+    void work.finally(() => this.#pending.delete(work));
   }
 
   #tagsFor(route: ResolvedRoute<C>, context: C, response: CapturedResponse, keys: Keys): string[] {
@@ -337,9 +366,18 @@ export class HttpCache<C> {
     return { kind: 'hit', response: this.#replay(found, request, xCache) };
   }
 
-  #stale(found: Found, request: CacheRequest): ReplayResponse {
+  /**
+   * A failed answer swapped for the stale copy. The answer is the stored response exactly: every
+   * header of the failure goes (also ones set before the cache ran), the stored ones come back,
+   * and the request counts as stale rather than as a miss.
+   */
+  #replaceWithStale(found: Found, request: CacheRequest, failed: OutgoingHttpHeaders): Finish {
+    this.#stats.misses--;
     this.#stats.stale++;
-    return this.#replay(found, request, 'STALE');
+    return {
+      removeHeaders: [...FINISH.removeHeaders, ...Object.keys(failed)],
+      replace: this.#replay(found, request, 'STALE'),
+    };
   }
 
   #replay(found: Found, request: CacheRequest, xCache: string): ReplayResponse {
@@ -357,13 +395,26 @@ export class HttpCache<C> {
     };
   }
 
-  #miss(leader: Pick<Pass, 'finish' | 'fail'> | undefined): Pass {
+  /**
+   * A request the handler answers. A 5xx or a failure is swapped for `stale` when there is one;
+   * the `leader` of a flight also stores what the handler produced.
+   */
+  #miss(request: CacheRequest, stale: Found | undefined, leader: Leader | undefined): Pass {
     this.#stats.misses++;
     return {
       kind: 'pass',
       xCache: this.#debug ? 'MISS' : undefined,
-      finish: leader?.finish ?? (() => FINISH),
-      fail: leader?.fail ?? (() => undefined),
+      finish: (response) => {
+        if (response && stale && response.status >= 500) {
+          leader?.abandon();
+          return this.#replaceWithStale(stale, request, response.headers);
+        }
+        return leader ? leader.store(response) : FINISH;
+      },
+      fail: (headers) => {
+        leader?.abandon();
+        return stale && this.#replaceWithStale(stale, request, headers);
+      },
     };
   }
 }

@@ -42,22 +42,24 @@ export interface Pass {
   xCache: 'MISS' | 'BYPASS' | undefined;
   /**
    * Called once with the handler's buffered response, or `undefined` when it streamed or failed
-   * without a response. Returns the headers to remove before sending and, when the handler failed
-   * and a stale copy may stand in for it (`staleIfError`), the response to send instead.
+   * without a response, right before the response is sent. The adapter applies the returned
+   * {@link Finish}.
    */
   finish(response: CapturedResponse | undefined): Finish;
   /**
-   * Called instead of `finish` when the handler threw. Returns a stale copy to send instead of
-   * the error (`staleIfError`), if there is one.
+   * Called instead of `finish` when the handler threw, with the headers set so far. Returns how to
+   * answer with a stale copy instead of the error (`staleIfError`), if there is one.
    */
-  fail(): ReplayResponse | undefined;
+  fail(headers: OutgoingHttpHeaders): Finish | undefined;
 }
 
 /** What the adapter does to a passed response before sending it. */
 export interface Finish {
   /** Response headers that must not reach the client (e.g. `cache-groups`). */
   removeHeaders: readonly string[];
-  /** Send this instead of the handler's response. */
+  /** Response headers to add (e.g. the `etag` of the entry the response is stored as). */
+  setHeaders?: Readonly<Record<string, string>>;
+  /** Send this instead of the handler's response (after removing `removeHeaders`). */
   replace?: ReplayResponse;
 }
 

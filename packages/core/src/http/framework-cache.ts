@@ -1,0 +1,52 @@
+import { HttpCache, type CachedRoute, type Invalidation } from './engine.js';
+import type { HttpCacheOptions, InvalidateOnSpec, RouteOptions } from './options.js';
+import type { CacheStats, InvalidateSpec } from './types.js';
+
+/**
+ * What an adapter's `createCache` returns: middleware of the framework's type `M`, whose
+ * functions (`perUser`, `key`, `tags`, …) receive the framework's request object `C` (Express
+ * `req`, Koa `ctx`). Both adapters share this shape, so the API reads the same in both.
+ */
+export interface FrameworkCache<M, C> {
+  /** Middleware that answers from the cache, or caches what the handlers after it send. */
+  route(options?: RouteOptions<C>): M;
+  /** Middleware that invalidates after a 2xx answer, before the answer reaches the client. */
+  invalidateOn(spec: InvalidateOnSpec<C>): M;
+  /** Middleware that sets `req.cache` / `ctx.cache` on every request. */
+  attach(): M;
+  /** Drops entries by custom key or URL path, tag and user. Never rejects for store trouble. */
+  invalidate(spec: InvalidateSpec): Promise<void>;
+  /** Counters since the cache was created. */
+  stats(): CacheStats;
+  /** Waits for stores in progress and closes the store if the cache created it. */
+  close(): Promise<void>;
+}
+
+/**
+ * How one framework wraps the engine's pieces in middleware. Options are validated before these
+ * are called; each middleware sets `engine.handle` as `req.cache` / `ctx.cache`.
+ */
+export interface MiddlewareFactory<M, C> {
+  /** Middleware that looks each request up with `route` and applies the decision. */
+  route(route: CachedRoute<C>, engine: HttpCache<C>): M;
+  /** Middleware that runs `invalidation` with the final status, before the response is sent. */
+  invalidateOn(invalidation: Invalidation<C>, engine: HttpCache<C>): M;
+  /** Middleware that only sets `req.cache` / `ctx.cache`. */
+  attach(engine: HttpCache<C>): M;
+}
+
+/** Builds an adapter's cache: one engine, the framework's middleware around it. */
+export function frameworkCache<M, C>(
+  options: HttpCacheOptions<C>,
+  factory: MiddlewareFactory<M, C>,
+): FrameworkCache<M, C> {
+  const engine = new HttpCache<C>(options);
+  return {
+    route: (routeOptions = {}) => factory.route(engine.route(routeOptions), engine),
+    invalidateOn: (spec) => factory.invalidateOn(engine.invalidation(spec), engine),
+    attach: () => factory.attach(engine),
+    invalidate: (spec) => engine.invalidate(spec),
+    stats: () => engine.stats(),
+    close: () => engine.close(),
+  };
+}

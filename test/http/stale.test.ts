@@ -1,0 +1,142 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ADAPTERS,
+  forbidUnhandledRejections,
+  gate,
+  get,
+  useEnvironment,
+  type BuiltApp,
+  type Gate,
+  type Reply,
+} from './kit';
+
+// Grace periods in real time, with ttl 1 and 1 s of grace. Each entry gets its own timeline,
+// measured from the moment it was stored (checks at +1.1 s: stale; at +2.15 s: past grace); the
+// timelines run side by side so the test stays short.
+
+const env = useEnvironment();
+forbidUnhandledRejections();
+
+/** Stores `path` (a miss) and returns a sleep-until relative to when it was stored. */
+async function stored(app: BuiltApp, path: string): Promise<(ms: number) => Promise<void>> {
+  let at = 0;
+  // Until a hit shows the entry is in; each miss (re)stores it, no later than its response.
+  for (;;) {
+    const answer = await get(app, path);
+    if (answer.headers['x-cache'] === 'HIT') break;
+    at = performance.now();
+    await sleep(10);
+  }
+  return (ms) => sleep(Math.max(0, at + ms - performance.now()));
+}
+
+describe.each(ADAPTERS)('%s', (_name, kit) => {
+  test('staleWhileRevalidate and staleIfError answer STALE in their windows, not after', async () => {
+    let version = 1;
+    let hold: { started: Gate; release: Gate } | undefined;
+    const failures: Record<string, Reply | undefined> = {};
+    const sieHolds = new Map<string, { started: Gate; release: Gate }>();
+    const app = await env.build(kit, {
+      cache: { store: env.store('redis', { tracking: false }), ttl: 1 },
+      routes: [
+        {
+          path: '/swr/:id',
+          cache: { staleWhileRevalidate: 1 },
+          handler: async () => {
+            const seen = version;
+            const held = hold;
+            hold = undefined;
+            if (held) {
+              held.started.open();
+              await held.release.promise;
+            }
+            return { text: `v${seen}` };
+          },
+        },
+        {
+          path: '/sie/:id',
+          cache: { staleIfError: 1 },
+          handler: async (v) => {
+            const id = v.param('id')!;
+            const held = sieHolds.get(id);
+            sieHolds.delete(id);
+            if (held) {
+              held.started.open();
+              await held.release.promise;
+            }
+            return failures[id] ?? { headers: { 'X-Good': '1' }, text: 'good' };
+          },
+        },
+      ],
+    });
+
+    const revalidation = async (): Promise<void> => {
+      const until = await stored(app, '/swr/1');
+      await until(1100);
+      // Expired, inside the window: the first request refreshes, others get the stale copy.
+      version = 2;
+      hold = { started: gate(), release: gate() };
+      const { started, release } = hold;
+      const refresh = get(app, '/swr/1');
+      await started.promise;
+      const stale = await get(app, '/swr/1');
+      expect(stale.headers['x-cache']).toBe('STALE');
+      expect(stale.text).toBe('v1');
+      expect(Number(stale.headers.age)).toBeGreaterThanOrEqual(1);
+      release.open();
+      const refreshed = await refresh;
+      expect(refreshed.headers['x-cache']).toBe('MISS');
+      expect(refreshed.text).toBe('v2');
+    };
+
+    const pastRevalidation = async (): Promise<void> => {
+      const until = await stored(app, '/swr/2');
+      await until(2150);
+      const gone = await get(app, '/swr/2');
+      expect(gone.headers['x-cache']).toBe('MISS');
+    };
+
+    const onError = async (id: string, failure: Reply, status: number): Promise<void> => {
+      const until = await stored(app, `/sie/${id}`);
+      await until(1100);
+      // Expired, inside the window: a 5xx or a failed handler gets the stale copy instead,
+      // with the stored headers only.
+      failures[id] = failure;
+      const instead = await get(app, `/sie/${id}`);
+      expect(instead.status).toBe(200);
+      expect(instead.headers['x-cache']).toBe('STALE');
+      expect(instead.text).toBe('good');
+      expect(instead.headers['x-good']).toBe('1');
+      expect(instead.headers['x-failure']).toBeUndefined();
+      await until(2150);
+      expect((await get(app, `/sie/${id}`)).status).toBe(status);
+    };
+
+    const joinedFailure = async (): Promise<void> => {
+      const until = await stored(app, '/sie/joined');
+      await until(1100);
+      // Requests that wait for a failing refresh get the stale copy too.
+      failures.joined = { status: 500, text: 'down' };
+      const hold = { started: gate(), release: gate() };
+      sieHolds.set('joined', hold);
+      const leader = get(app, '/sie/joined');
+      await hold.started.promise;
+      const follower = get(app, '/sie/joined');
+      await sleep(50); // the follower is waiting for the leader
+      hold.release.open();
+      for (const answer of await Promise.all([leader, follower])) {
+        expect(answer.headers['x-cache']).toBe('STALE');
+        expect(answer.text).toBe('good');
+      }
+    };
+
+    await Promise.all([
+      joinedFailure(),
+      revalidation(),
+      pastRevalidation(),
+      onError('500', { status: 503, headers: { 'X-Failure': 'yes' }, text: 'down' }, 503),
+      onError('throw', { throws: true }, 500),
+    ]);
+    expect(app.cache.stats().stale).toBe(5);
+  }, 15_000);
+});
