@@ -1,7 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { CacheStore } from '@restash/core';
 import { createCache, type ExpressCache } from '@restash/express';
-import { Catalogue, parseProductInput, positiveInt, productTag } from './catalogue.js';
+import { Catalogue, parseProductInput, positiveInt, productTag } from '@restash/example-shared';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

@@ -2,7 +2,7 @@ import Koa, { type Context, type Next } from 'koa';
 import Router from '@koa/router';
 import type { CacheStore } from '@restash/core';
 import { createCache, type KoaCache } from '@restash/koa';
-import { Catalogue, parseProductInput, positiveInt, productTag } from './catalogue.js';
+import { Catalogue, parseProductInput, positiveInt, productTag } from '@restash/example-shared';
 
 /** Options of {@link createApp}. */
 export interface AppOptions {

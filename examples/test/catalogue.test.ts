@@ -1,10 +1,37 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import request from 'supertest';
-import { RedisCacheStore } from '@restash/core';
-import { startRedis, type RedisHandle } from '../../../test/harness';
-import { createApp, type CatalogueApp } from '../src/app';
+import { RedisCacheStore, type CacheStore } from '@restash/core';
+import type { Catalogue } from '@restash/example-shared';
+import { startRedis, type RedisHandle } from '../../test/harness';
+import { createApp as createExpressApp } from '../express/src/app';
+import { createApp as createKoaApp } from '../koa/src/app';
 
-// Drives the Koa example over HTTP, once on the in-memory default store and once on Redis.
+// Drives both examples over HTTP, each once on the in-memory default store and once on Redis.
+
+interface Example {
+  listener: RequestListener;
+  catalogue: Catalogue;
+  close(): Promise<void>;
+}
+
+type AppOptions = { store?: CacheStore; dbLatencyMs: number; onError(err: unknown): void };
+
+const EXAMPLES: [string, (options: AppOptions) => Example][] = [
+  [
+    'Express',
+    (options) => {
+      const example = createExpressApp(options);
+      return { ...example, listener: example.app };
+    },
+  ],
+  [
+    'Koa',
+    (options) => {
+      const example = createKoaApp(options);
+      return { ...example, listener: example.app.callback() };
+    },
+  ],
+];
 
 let redis: RedisHandle;
 let storeCount = 0;
@@ -17,8 +44,12 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe.each(['in-memory', 'Redis'] as const)('Koa example on the %s store', (kind) => {
-  let example: CatalogueApp;
+const CASES = EXAMPLES.flatMap(([name, create]) =>
+  (['in-memory', 'Redis'] as const).map((kind) => [name, kind, create] as const),
+);
+
+describe.each(CASES)('%s example on the %s store', (_name, kind, createApp) => {
+  let example: Example;
   let store: RedisCacheStore | undefined;
   let server: Server;
   let errors: unknown[];
@@ -38,7 +69,7 @@ describe.each(['in-memory', 'Redis'] as const)('Koa example on the %s store', (k
       onError: (err) => errors.push(err),
     });
     // One server for the whole test: the Host header (with the port) is part of the cache key.
-    server = createServer(example.app.callback());
+    server = createServer(example.listener);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   });
 

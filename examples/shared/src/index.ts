@@ -1,0 +1,3 @@
+export * from './catalogue.js';
+export { chooseStore, redisOptionsFromUrl, type ChosenStore } from './store.js';
+export { serve, type ServedApp } from './serve.js';
