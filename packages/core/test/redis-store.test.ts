@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { RedisCacheStore, RESILIENT_DEFAULTS } from '@restash/core';
-import { startRedis, type RedisHandle } from '../../../test/harness';
+import { startRedis, waitFor, type RedisHandle } from '../../../test/harness';
 
 // RedisCacheStore beyond the shared contract: layout, atomicity, options and failure behaviour.
 // Tracking is off here so every get goes to Redis; tracking.test.ts covers the local tier.
@@ -334,13 +334,5 @@ async function isUp(s: RedisCacheStore): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error('condition not met in time');
-    await sleep(50);
   }
 }

@@ -189,6 +189,16 @@ describe.each(factories)('$name contract', ({ make, flush }) => {
     expect(await store.setLeased(lease, 'v', {}, 60, ['t'])).toBe(true);
   });
 
+  test('a lease from another store is a TypeError: only its issuer can judge it', async () => {
+    const other = make();
+    try {
+      const foreign = await other.lease('k');
+      await expect(store.setLeased(foreign, 'v')).rejects.toThrow(/not issued by this store/);
+    } finally {
+      await other.close();
+    }
+  });
+
   test('close is idempotent and later calls reject saying the store is closed', async () => {
     await store.close();
     await store.close();

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisCacheStore } from '@restash/core';
-import { startRedis, type RedisHandle } from '../../../test/harness';
+import { startRedis, waitFor, type RedisHandle } from '../../../test/harness';
 import { TcpProxy } from '../../../test/harness/tcp-proxy';
 
 // The local tier: two stores on one real server, coherence through CLIENT TRACKING. A warm get
@@ -289,12 +289,4 @@ async function clientsByName(): Promise<Record<string, { id: string; redir: stri
     if (fields.name) byName[fields.name] = { id: fields.id!, redir: fields.redir! };
   }
   return byName;
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error('condition not met in time');
-    await sleep(50);
-  }
 }

@@ -29,6 +29,7 @@ interface Stored<M extends object> {
 class MemoryLease implements Lease {
   constructor(
     readonly key: string,
+    readonly store: object,
     readonly clock: number,
     readonly takenAt: number,
   ) {}
@@ -116,7 +117,7 @@ export class MemoryCacheStore<M extends object = Record<string, unknown>> implem
   async lease(key: string): Promise<Lease> {
     this.#assertOpen();
     checkKey(key);
-    return new MemoryLease(key, this.#clock, performance.now());
+    return new MemoryLease(key, this, this.#clock, performance.now());
   }
 
   async setLeased(
@@ -127,7 +128,9 @@ export class MemoryCacheStore<M extends object = Record<string, unknown>> implem
     tags: readonly string[] = [],
   ): Promise<boolean> {
     this.#assertOpen();
-    if (!(lease instanceof MemoryLease)) throw new TypeError('lease was not issued by this store');
+    if (!(lease instanceof MemoryLease) || lease.store !== this) {
+      throw new TypeError('lease was not issued by this store');
+    }
     if (performance.now() - lease.takenAt > LEASE_TTL_MS) return false;
     checkTags(tags);
     for (const tag of tags) {
