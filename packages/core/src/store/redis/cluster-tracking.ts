@@ -123,7 +123,7 @@ export class ClusterTracking implements Tracking {
     this.#reconcile(first);
   }
 
-  /** The slot map as each tracked master sees it (or as any node does, before we track any). */
+  /** The slot map as each tracked master sees it (or, before we track a master, as one node sees it). */
   async #views(): Promise<SlotMap[]> {
     const natMap = this.#client.options.natMap;
     const asks: Promise<SlotMap>[] = [];

@@ -33,7 +33,7 @@ export interface TrackerListener {
  * CLIENT CACHING yes before each read would, one command cheaper per cold read.
  *
  * Over RESP2 Redis never says that the redirect target went away, so the tracker watches both
- * connections itself: any close resets (the store flushes its local tier), and a health check
+ * connections itself: every close resets (the store flushes its local tier), and a health check
  * pings `sub` and verifies the reader still redirects to it.
  */
 export class Tracker {
