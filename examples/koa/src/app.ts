@@ -1,5 +1,5 @@
 import Koa, { type Context, type Next } from 'koa';
-import Router from '@koa/router';
+import Router, { type RouterContext } from '@koa/router';
 import type { CacheStore } from '@restash/core';
 import { createCache, type KoaCache } from '@restash/koa';
 import { Catalogue, parseProductInput, positiveInt, productTag } from '@restash/example-shared';
@@ -56,7 +56,7 @@ export function createApp(options: AppOptions = {}): CatalogueApp {
   // Details: tagged per product, so a write to one product leaves the others cached.
   router.get(
     '/api/products/:id',
-    cache.route({ ttl: 300, tags: (ctx) => [productTag(idParam(ctx))] }),
+    cache.route<RouterContext>({ ttl: 300, tags: (ctx) => [productTag(ctx.params.id)] }),
     async (ctx) => {
       const id = positiveInt(ctx.params.id);
       const product = id === undefined ? undefined : await catalogue.get(id);
@@ -95,7 +95,9 @@ export function createApp(options: AppOptions = {}): CatalogueApp {
 
   router.delete(
     '/api/products/:id',
-    cache.invalidateOn({ tags: (ctx) => ['products', productTag(idParam(ctx))] }),
+    cache.invalidateOn<RouterContext>({
+      tags: (ctx) => ['products', productTag(ctx.params.id)],
+    }),
     async (ctx) => {
       const id = positiveInt(ctx.params.id);
       if (id === undefined || !(await catalogue.remove(id))) return notFound(ctx);
@@ -145,10 +147,6 @@ function userList(ctx: Context): string[] {
 }
 
 /** `:id` as @koa/router set it (cache options see the plain Koa context type). */
-function idParam(ctx: Context): string | undefined {
-  return (ctx as Context & { params?: Record<string, string> }).params?.id;
-}
-
 /** The request's JSON body (Koa parses none by itself; a body parser package would do too). */
 async function readJson(ctx: Context): Promise<unknown> {
   if (!ctx.is('application/json')) return undefined;

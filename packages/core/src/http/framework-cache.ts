@@ -8,10 +8,14 @@ import type { CacheStats, InvalidateSpec } from './types.js';
  * `req`, Koa `ctx`). Both adapters share this shape, so the API reads the same in both.
  */
 export interface FrameworkCache<M, C> {
-  /** Middleware that answers from the cache, or caches what the handlers after it send. */
-  route(options?: RouteOptions<C>): M;
+  /**
+   * Middleware that answers from the cache, or caches what the handlers after it send. `T` lets
+   * the option functions see a richer request type than the framework's own (a router's context
+   * with `params`, a typed `req`): you vouch that requests reaching this middleware are a `T`.
+   */
+  route<T extends C = C>(options?: RouteOptions<T>): M;
   /** Middleware that invalidates after a 2xx answer, before the answer reaches the client. */
-  invalidateOn(spec: InvalidateOnSpec<C>): M;
+  invalidateOn<T extends C = C>(spec: InvalidateOnSpec<T>): M;
   /** Middleware that sets `req.cache` / `ctx.cache` on every request. */
   attach(): M;
   /** Drops entries by custom key or URL path, tag and user. Never rejects for store trouble. */
@@ -42,8 +46,12 @@ export function frameworkCache<M, C>(
 ): FrameworkCache<M, C> {
   const engine = new HttpCache<C>(options);
   return {
-    route: (routeOptions = {}) => factory.route(engine.route(routeOptions), engine),
-    invalidateOn: (spec) => factory.invalidateOn(engine.invalidation(spec), engine),
+    // The functions in the options only ever receive the framework's request object; `T` is the
+    // caller's own, narrower description of it (see FrameworkCache.route).
+    route: (routeOptions = {}) =>
+      factory.route(engine.route(routeOptions as unknown as RouteOptions<C>), engine),
+    invalidateOn: (spec) =>
+      factory.invalidateOn(engine.invalidation(spec as unknown as InvalidateOnSpec<C>), engine),
     attach: () => factory.attach(engine),
     invalidate: (spec) => engine.invalidate(spec),
     stats: () => engine.stats(),
