@@ -3,6 +3,7 @@ import { waitFor } from '../harness';
 import {
   ADAPTERS,
   brokenStore,
+  ProbeStore,
   call,
   forbidUnhandledRejections,
   get,
@@ -119,6 +120,38 @@ describe.each(ADAPTERS)('%s', (name, kit) => {
       expect(app.cache.stats().errors).toBe(errors.length);
     },
   );
+
+  test('a failed invalidation holds back only the entries carrying its tags, until it lands', async () => {
+    let down = true;
+    const probe = new ProbeStore(env.store('redis', { tracking: false }));
+    const inner = probe.inner;
+    probe.invalidateTags = async (tags) => {
+      if (down) throw new Error('Connection is closed.');
+      return inner.invalidateTags(tags);
+    };
+    const errors: unknown[] = [];
+    const app = await env.build(kit, {
+      cache: { store: probe, onError: (err) => errors.push(err) },
+      routes: ['a', 'b'].map((tag) => ({
+        path: `/${tag}`,
+        cache: { tags: [tag] },
+        handler: () => ({ text: tag }),
+      })),
+    });
+    await get(app, '/a');
+    await get(app, '/b');
+    await storedCount(app, 2);
+    await app.cache.invalidate({ tags: ['a'] });
+    expect(errors).toHaveLength(1);
+    expect((await get(app, '/a')).headers['x-cache']).toBe('BYPASS');
+    expect((await get(app, '/b')).headers['x-cache']).toBe('HIT');
+    down = false;
+    await waitFor(
+      async () => (await get(app, '/a')).headers['x-cache'] === 'MISS',
+      3000,
+      'the retried invalidation landed',
+    );
+  });
 
   test('a hit costs one EVALSHA without tracking, none when warm with tracking', async () => {
     const figures: Record<string, Record<string, number>> = {};

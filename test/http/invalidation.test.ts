@@ -242,3 +242,32 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
     expect(JSON.parse(next.text)).toEqual({ version: 2 });
   });
 });
+
+// Tags, user ids and keys come from requests (a JSON body can hold "\ud800"). One odd string must
+// neither cost the valid tags of the same call their invalidation nor switch the cache off.
+describe.each(ADAPTERS)('%s, odd strings', (_name, kit) => {
+  test('an invalidation naming an odd tag beside valid ones invalidates them all, and caching goes on', async () => {
+    const app = await env.build(kit, {
+      cache: { store: env.store('redis', { tracking: false }) },
+      routes: [
+        { path: '/good', cache: { tags: ['good'] }, handler: () => ({ text: 'good' }) },
+        { path: '/odd', cache: { tags: ['\ud800'] }, handler: () => ({ text: 'odd' }) },
+        {
+          path: '/user',
+          cache: { perUser: () => 'u\udfff' },
+          handler: () => ({ text: 'user' }),
+        },
+        { path: '/other', cache: {}, handler: () => ({ text: 'other' }) },
+      ],
+    });
+    for (const path of ['/good', '/odd', '/user']) await get(app, path);
+    await storedCount(app, 3);
+    await app.cache.invalidate({ tags: ['good', '\ud800', '\udbff'], users: ['u\udfff'] });
+    expect(app.cache.stats().errors).toBe(0);
+    for (const path of ['/good', '/odd', '/user'])
+      expect((await get(app, path)).headers['x-cache']).toBe('MISS');
+    expect((await get(app, '/other')).headers['x-cache']).toBe('MISS');
+    await storedCount(app, 4);
+    expect((await get(app, '/other')).headers['x-cache']).toBe('HIT');
+  });
+});

@@ -259,6 +259,13 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
       });
       const miss = await get(app, '/g');
       expect(miss.headers['cache-groups']).toBeUndefined();
+      // A tag only the response names was unknown to the lease taken before the handler ran: the
+      // Redis store refuses the first store of a tag it never versioned (see CacheStore.lease).
+      if (storeKind === 'redis') {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(app.cache.stats().stores).toBe(0);
+        expect((await get(app, '/g')).headers['x-cache']).toBe('MISS');
+      }
       await storedCount(app, 1);
       const hit = await get(app, '/g');
       expect(hit.headers['x-cache']).toBe('HIT');
@@ -267,7 +274,7 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
       expect(bypass.headers['cache-groups']).toBeUndefined();
       await app.cache.invalidate({ tags: ['g 2'] });
       expect((await get(app, '/g')).headers['x-cache']).toBe('MISS');
-      expect(calls).toBe(3);
+      expect(calls).toBe(storeKind === 'redis' ? 4 : 3);
     });
 
     test('only statuses in `statuses` are stored (default 200)', async () => {

@@ -1,4 +1,4 @@
-export type { CacheEntry, CacheStore, Lease } from './store/types.js';
+export type { CacheEntry, CacheStore, Lease, Lookup } from './store/types.js';
 export { EntryTooLargeError, LEASE_TTL_MS, StoreClosedError } from './store/types.js';
 export { MemoryCacheStore, type MemoryCacheStoreOptions } from './store/memory-store.js';
 export { RedisCacheStore } from './store/redis/redis-store.js';

@@ -158,6 +158,43 @@ describe.each(factories)('$name contract', ({ make, flush }) => {
     }
   });
 
+  // Tags, user ids and keys come from requests: any JavaScript string is a valid one, matched
+  // exactly (lone surrogates included, which UTF-8 cannot carry and Lua's cjson rejects).
+  const ODD = [
+    '\ud800',
+    '\udbff',
+    'a\ud800b',
+    '\u0000nul',
+    '*?[]:{}',
+    '{0}',
+    '"quoted"',
+    'é',
+    'x'.repeat(10_000),
+  ];
+
+  test('any string is a tag, matched exactly, and an odd tag never costs its siblings', async () => {
+    for (const [i, tag] of ODD.entries()) await store.set(`k${i}`, `v${i}`, {}, 60, [tag]);
+    await store.set('plain', 'p', {}, 60, ['good']);
+    expect(await store.invalidateTags(['\ud800', 'good'])).toBe(2);
+    expect(await store.get('k0')).toBeUndefined();
+    expect(await store.get('plain')).toBeUndefined();
+    // '\udbff' is another tag, though UTF-8 would turn both into U+FFFD.
+    for (let i = 1; i < ODD.length; i++) expect((await store.get(`k${i}`))?.value).toBe(`v${i}`);
+    expect(await store.invalidateTags(ODD.slice(1))).toBe(ODD.length - 1);
+    for (let i = 1; i < ODD.length; i++) expect(await store.get(`k${i}`)).toBeUndefined();
+  });
+
+  test('any string is a key, and distinct strings are distinct keys', async () => {
+    // UTF-8 turns both lone surrogates into U+FFFD; these two also share a Redis bucket.
+    const keys = [...ODD, '\ud8000', '\udc000'];
+    for (const [i, key] of keys.entries()) await store.set(key, `v${i}`, {}, 60, ['odd']);
+    for (const [i, key] of keys.entries()) expect((await store.get(key))?.value).toBe(`v${i}`);
+    await store.delete('\ud8000');
+    expect(await store.get('\ud8000')).toBeUndefined();
+    expect((await store.get('\udc000'))?.value).toBe(`v${keys.length - 1}`);
+    expect(await store.invalidateTags(['odd'])).toBe(keys.length - 1);
+  });
+
   test('an overwrite drops the old tags', async () => {
     await store.set('k', 'old', {}, 60, ['old-tag']);
     await store.set('k', 'new', {}, 60, ['new-tag']);
@@ -167,7 +204,7 @@ describe.each(factories)('$name contract', ({ make, flush }) => {
   });
 
   test('a lease stores when nothing it carries was invalidated meanwhile', async () => {
-    const lease = await store.lease('k');
+    const lease = await store.lease('k', ['t']);
     await store.invalidateTags(['unrelated']);
     expect(await store.setLeased(lease, 'v', { m: 1 }, 60, ['t'])).toBe(true);
     expect(await store.get('k')).toEqual({ value: 'v', metadata: { m: 1 } });
@@ -175,18 +212,31 @@ describe.each(factories)('$name contract', ({ make, flush }) => {
 
   test('a lease is refused when one of its tags was invalidated after it was taken', async () => {
     await store.set('k', 'before', {}, 60, ['t']);
-    const lease = await store.lease('k');
+    const lease = await store.lease('k', ['other', 't']);
     await store.invalidateTags(['t']); // the write lands while the value is being computed
     expect(await store.setLeased(lease, 'stale', {}, 60, ['other', 't'])).toBe(false);
     expect(await store.get('k')).toBeUndefined();
-    const fresh = await store.lease('k');
+    const fresh = await store.lease('k', ['t']);
     expect(await store.setLeased(fresh, 'fresh', {}, 60, ['t'])).toBe(true);
   });
 
   test('an invalidation before the lease does not refuse it', async () => {
     await store.invalidateTags(['t']);
-    const lease = await store.lease('k');
+    const lease = await store.lease('k', ['t']);
     expect(await store.setLeased(lease, 'v', {}, 60, ['t'])).toBe(true);
+  });
+
+  test('getOrLease answers the entry on a hit and a lease on a miss', async () => {
+    await store.set('k', 'v', {}, 60, ['t']);
+    const hit = await store.getOrLease('k', ['t']);
+    expect(hit).toEqual({ entry: { value: 'v', metadata: {} }, lease: undefined });
+    const miss = await store.getOrLease('absent', ['t']);
+    expect(miss.entry).toBeUndefined();
+    await store.invalidateTags(['unrelated']);
+    expect(await store.setLeased(miss.lease!, 'new', {}, 60, ['t'])).toBe(true);
+    const raced = await store.getOrLease('raced', ['t']);
+    await store.invalidateTags(['t']);
+    expect(await store.setLeased(raced.lease!, 'stale', {}, 60, ['t'])).toBe(false);
   });
 
   test('a lease from another store is a TypeError: only its issuer can judge it', async () => {

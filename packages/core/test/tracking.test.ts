@@ -185,7 +185,7 @@ test('local entries never outlive their Redis TTL', async () => {
       errorCallback: (err) => errors.push(err),
     });
     stores.push(a);
-    await waitFor(async () => (await debuggable.commandStats())['client|tracking'] === 1);
+    await waitFor(async () => (await debuggable.commandStats())['client|tracking'] === 2);
     await a.set('k', 'v', {}, 1);
     await a.get('k');
     expect(await a.get('k')).toBeDefined();
@@ -264,12 +264,12 @@ test('a Redis restart flushes the local tier and tracking is re-established', as
   const b = new RedisCacheStore(opts);
   stores.push(a, b);
   try {
-    await waitFor(async () => (await volatile.commandStats())['client|tracking'] === 2);
+    await waitFor(async () => (await volatile.commandStats())['client|tracking'] === 4);
     await a.set('k', 'v1');
     await b.get('k');
     await volatile.kill();
     await volatile.restart(); // empty: nothing survived
-    await waitFor(async () => (await volatile.commandStats())['client|tracking'] === 2, 8000);
+    await waitFor(async () => (await volatile.commandStats())['client|tracking'] === 4, 8000);
     expect(await b.get('k')).toBeUndefined();
     await a.set('k', 'v2');
     expect((await b.get('k'))?.value).toBe('v2');

@@ -1,6 +1,6 @@
-import type { CacheEntry, CacheStore, Lease } from '@restash/core';
+import type { CacheEntry, CacheStore, Lease, Lookup } from '@restash/core';
 
-type Method = 'get' | 'set' | 'delete' | 'invalidateTags' | 'lease' | 'setLeased';
+type Method = 'get' | 'getOrLease' | 'set' | 'delete' | 'invalidateTags' | 'lease' | 'setLeased';
 
 /**
  * Delegates to a real store and lets a test watch and steer it: every call is logged, and a
@@ -30,6 +30,11 @@ export class ProbeStore implements CacheStore {
     return this.inner.get(key);
   }
 
+  async getOrLease(key: string, tags?: readonly string[]): Promise<Lookup> {
+    await this.#enter('getOrLease', [key, tags]);
+    return this.inner.getOrLease(key, tags);
+  }
+
   async set(
     key: string,
     value: string | Buffer,
@@ -51,9 +56,9 @@ export class ProbeStore implements CacheStore {
     return this.inner.invalidateTags(tags);
   }
 
-  async lease(key: string): Promise<Lease> {
-    await this.#enter('lease', [key]);
-    return this.inner.lease(key);
+  async lease(key: string, tags?: readonly string[]): Promise<Lease> {
+    await this.#enter('lease', [key, tags]);
+    return this.inner.lease(key, tags);
   }
 
   async setLeased(
@@ -81,6 +86,7 @@ export function brokenStore(how: 'reject' | 'throw'): CacheStore {
   };
   return {
     get: fail('get'),
+    getOrLease: fail('getOrLease'),
     set: fail('set'),
     delete: fail('delete'),
     invalidateTags: fail('invalidateTags'),

@@ -2,18 +2,11 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { MemoryCacheStore } from '../store/memory-store.js';
 import type { CacheStore, Lease } from '../store/types.js';
 import { safeReporter, throttledConsoleReporter, type ErrorReporter } from '../report.js';
-import { checkStringArray, describe } from '../validate.js';
-import {
-  ageOf,
-  parseMetadata,
-  replay,
-  responseMetadata,
-  type ResponseMetadata,
-  type VaryMetadata,
-} from './entry.js';
+import { ageOf, parseMetadata, replay, responseMetadata, type VaryMetadata } from './entry.js';
+import { fill, type Found, type Shared } from './fill.js';
 import { Flights } from './flights.js';
-import { headerValue, listTokens, parseCacheGroups } from './headers.js';
-import { defaultKey, pathOf, primaryKey, variantKey } from './key.js';
+import { headerValue, parseCacheGroups } from './headers.js';
+import { variantKey } from './key.js';
 import {
   checkCacheOptions,
   checkInvalidateOnSpec,
@@ -26,6 +19,7 @@ import {
   type RouteOptions,
 } from './options.js';
 import { bypassReason, isStorable } from './policy.js';
+import { requestKeys } from './request-keys.js';
 import { InvalidationRetry } from './retry.js';
 import type {
   CacheRequest,
@@ -56,25 +50,13 @@ export interface CacheHandle {
   invalidate(spec: InvalidateSpec): Promise<void>;
 }
 
-/** A stored response as read back. */
-interface Found {
-  metadata: ResponseMetadata;
-  body: Buffer;
-}
-
-/** What a leader shares with the requests that waited for it. */
-interface Shared extends Found {
-  /** Request headers the response varies on, and the variant key of the leader's request. */
-  vary: readonly string[];
-  variant: string;
-}
-
-/** The keys of one request on one route. */
-interface Keys {
-  primary: string;
-  /** `key:` tag that `invalidate({ keys })` matches: the custom key or the URL path. */
-  logical: string;
-  user: string | undefined;
+/** What a read found under one key. */
+interface Read {
+  found: Found | VaryMetadata | undefined;
+  /** On a miss, the lease the store took with the read. */
+  lease: Lease | undefined;
+  /** Whether something was stored under the key (found, or present but unreadable). */
+  present: boolean;
 }
 
 /** What the leader of a flight does with the handler's response. */
@@ -83,20 +65,6 @@ interface Leader {
   store(response: CapturedResponse | undefined): Finish;
   /** Settles the flight with nothing: the handler's response will not be stored. */
   abandon(): void;
-}
-
-/** Everything a miss's leader needs to store its response. */
-interface Fill<C> {
-  route: ResolvedRoute<C>;
-  context: C;
-  response: CapturedResponse;
-  metadata: ResponseMetadata;
-  lease: Lease;
-  keys: Keys;
-  /** The key to store under (the variant key once the response is known to vary). */
-  key: string;
-  /** What the stored Vary marker says the response varies on, if there is one. */
-  knownVary: readonly string[] | undefined;
 }
 
 const FINISH: Finish = { removeHeaders: ['cache-groups'] };
@@ -151,8 +119,9 @@ export class HttpCache<C> {
 
   /**
    * Drops entries by custom key or URL path, tag and user. Resolves once the store confirmed it;
-   * never rejects for store trouble: the failure goes to `onError`, the invalidation is retried,
-   * and the cache is bypassed until it lands.
+   * never rejects for store trouble: the failure goes to `onError`, the invalidation is retried
+   * (for at most five minutes, and only when retrying can help), and requests whose entries
+   * carry one of its tags bypass the cache until it lands.
    */
   async invalidate(spec: InvalidateSpec): Promise<void> {
     checkInvalidateSpec(spec);
@@ -168,7 +137,7 @@ export class HttpCache<C> {
       this.#stats.invalidations++;
     } catch (err) {
       this.#report(err);
-      this.#retry.add(tags);
+      this.#retry.add(tags, err);
     }
   }
 
@@ -218,19 +187,21 @@ export class HttpCache<C> {
   }
 
   async #decide(route: ResolvedRoute<C>, request: CacheRequest, context: C): Promise<Decision> {
-    if (this.#closed || this.#retry.pending || bypassReason(request, route)) return this.#bypass();
-    const keys = this.#keysFor(route, request, context);
-    if (!keys) return this.#bypass();
+    if (this.#closed || bypassReason(request, route)) return this.#bypass();
+    const keys = requestKeys(route, request, context);
+    // A failed invalidation of one of these tags is being retried: Redis may hold stale entries.
+    if (!keys || this.#retry.affects(keys.tags)) return this.#bypass();
 
     let key = keys.primary;
-    let found = await this.#read(key);
+    let read = await this.#read(key, keys.tags);
     let vary: readonly string[] | undefined;
-    if (found && 'vary' in found) {
-      vary = found.vary;
+    if (read.found && 'vary' in read.found) {
+      vary = read.found.vary;
       key = variantKey(keys.primary, vary, request);
-      const variant = await this.#read(key);
-      found = variant && 'body' in variant ? variant : undefined;
+      read = await this.#read(key, keys.tags);
     }
+    let found = read.found && 'body' in read.found ? read.found : undefined;
+    if (found && this.#retry.affects(found.metadata.tags ?? [])) found = undefined;
     const head = request.method === 'HEAD';
     let stale: Found | undefined;
     if (found) {
@@ -259,11 +230,14 @@ export class HttpCache<C> {
     if (head) return this.#miss(request, stale, undefined);
 
     const settle = this.#flights.lead(key);
-    let lease: Lease | undefined;
-    try {
-      lease = await this.#store.lease(key);
-    } catch (err) {
-      this.#report(err);
+    let lease = read.lease;
+    if (!lease && read.present) {
+      // The read found an entry (expired, or unreadable): it took no lease, so take one now.
+      try {
+        lease = await this.#store.lease(key, keys.tags);
+      } catch (err) {
+        this.#report(err);
+      }
     }
     return this.#miss(request, stale, {
       abandon: () => settle(undefined),
@@ -272,9 +246,21 @@ export class HttpCache<C> {
           settle(undefined);
           return FINISH;
         }
+        const groups = parseCacheGroups(headerValue(response.headers, 'cache-groups'));
+        const tags = [...keys.tags, ...groups];
         const { ttl, staleWhileRevalidate: swr, staleIfError: sie } = route;
-        const metadata = responseMetadata(response, ttl, swr, sie, Date.now());
-        const job = { route, context, response, metadata, lease, keys, key, knownVary: vary };
+        const metadata = responseMetadata(response, ttl, swr, sie, Date.now(), tags);
+        const job = {
+          body: response.body,
+          headers: response.headers,
+          metadata,
+          lease,
+          primary: keys.primary,
+          key,
+          knownVary: vary,
+          ttl: ttl + Math.max(swr, sie),
+          tags,
+        };
         this.#track(this.#fill(job).then(settle));
         // The client that caused the store gets the validator the entry will answer to.
         return response.headers.etag === undefined
@@ -284,62 +270,31 @@ export class HttpCache<C> {
     });
   }
 
-  /** The request's keys, or `undefined` when an authorized request has no user to key it by. */
-  #keysFor(route: ResolvedRoute<C>, request: CacheRequest, context: C): Keys | undefined {
-    const user = toUser(route.perUser?.(context));
-    if (user === undefined && request.headers.authorization !== undefined && !route.shared)
-      return undefined;
-    if (route.key) {
-      const custom = route.key(context);
-      if (typeof custom !== 'string')
-        throw new TypeError(`route key() must return a string, got ${describe(custom)}`);
-      return { primary: primaryKey(custom, user), logical: `key:${custom}`, user };
-    }
-    return {
-      primary: primaryKey(defaultKey(request), user),
-      logical: `key:${pathOf(request.url)}`,
-      user,
-    };
-  }
-
   /** Reads an entry; anything unreadable is a miss (a broken store must not break the route). */
-  async #read(key: string): Promise<Found | VaryMetadata | undefined> {
+  async #read(key: string, tags: readonly string[]): Promise<Read> {
     try {
-      const entry = await this.#store.get(key);
-      if (!entry) return undefined;
+      const { entry, lease } = await this.#store.getOrLease(key, tags);
+      if (!entry) return { found: undefined, lease, present: false };
       const metadata = parseMetadata(entry.metadata);
-      if (!metadata) return undefined;
-      if (metadata.kind === 'vary') return metadata;
+      if (!metadata) return { found: undefined, lease: undefined, present: true };
+      if (metadata.kind === 'vary') return { found: metadata, lease: undefined, present: true };
       const { value } = entry;
-      return { metadata, body: Buffer.isBuffer(value) ? value : Buffer.from(value) };
+      const body = Buffer.isBuffer(value) ? value : Buffer.from(value);
+      return { found: { metadata, body }, lease: undefined, present: true };
     } catch (err) {
       this.#report(err);
-      return undefined;
+      return { found: undefined, lease: undefined, present: false };
     }
   }
 
   /** Stores a response under its lease; resolves what waiting requests may serve. */
-  async #fill(job: Fill<C>): Promise<Shared | undefined> {
-    const { route, response, metadata, lease, keys, knownVary } = job;
+  async #fill(job: Parameters<typeof fill>[1]): Promise<Shared | undefined> {
+    // An invalidation of one of its tags failed and is retried: Redis may miss it meanwhile.
+    if (this.#retry.affects(job.tags)) return undefined;
     try {
-      const vary = [...new Set(listTokens(headerValue(response.headers, 'vary')))].sort();
-      const tags = this.#tagsFor(route, job.context, response, keys);
-      const ttl = route.ttl + Math.max(route.staleWhileRevalidate, route.staleIfError);
-      if (knownVary === undefined && vary.length > 0) {
-        // First sight of a varying response: remember what it varies on. The next miss stores
-        // its variant under a lease of its own key.
-        const marker: VaryMetadata = { kind: 'vary', vary };
-        await this.#store.setLeased(lease, Buffer.alloc(0), marker, ttl, tags);
-        return undefined;
-      }
-      if (knownVary !== undefined && knownVary.join() !== vary.join()) {
-        await this.#store.delete(keys.primary); // the route changed what it varies on
-        return undefined;
-      }
-      if (!(await this.#store.setLeased(lease, response.body, metadata, ttl, tags)))
-        return undefined;
-      this.#stats.stores++;
-      return { metadata, body: response.body, vary, variant: job.key };
+      const shared = await fill(this.#store, job);
+      if (shared) this.#stats.stores++;
+      return shared;
     } catch (err) {
       if ((err as { code?: unknown }).code !== 'ERR_RESTASH_ENTRY_TOO_LARGE') this.#report(err);
       return undefined;
@@ -350,14 +305,6 @@ export class HttpCache<C> {
   #track(work: Promise<void>): void {
     this.#pending.add(work);
     void work.finally(() => this.#pending.delete(work));
-  }
-
-  #tagsFor(route: ResolvedRoute<C>, context: C, response: CapturedResponse, keys: Keys): string[] {
-    const routeTags = typeof route.tags === 'function' ? route.tags(context) : (route.tags ?? []);
-    checkStringArray('route tags() result', routeTags);
-    const groups = parseCacheGroups(headerValue(response.headers, 'cache-groups'));
-    const user = keys.user === undefined ? [] : [`user:${keys.user}`];
-    return [...routeTags, ...groups, ...user, keys.logical];
   }
 
   #hit(found: Found, request: CacheRequest, xCache: 'HIT' | 'STALE'): Hit {
@@ -417,12 +364,4 @@ export class HttpCache<C> {
       },
     };
   }
-}
-
-function toUser(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string' || typeof value === 'number') return String(value);
-  throw new TypeError(
-    `perUser() must return a string, a number or undefined, got ${describe(value)}`,
-  );
 }

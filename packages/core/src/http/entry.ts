@@ -17,6 +17,8 @@ export type ResponseMetadata = {
   ttl: number;
   swr: number;
   sie: number;
+  /** The tags it was stored under (so a hit can be held back while their invalidation retries). */
+  tags?: string[];
 };
 
 /** Metadata of a Vary marker. */
@@ -58,6 +60,7 @@ export function responseMetadata(
   swr: number,
   sie: number,
   now: number,
+  tags: string[],
 ): ResponseMetadata {
   const connectionListed = listTokens(headerValue(response.headers, 'connection'));
   const headers: Record<string, string | string[]> = {};
@@ -68,7 +71,8 @@ export function responseMetadata(
   }
   const etag = headerValue(headers, 'etag') ?? weakEtag(response.body);
   headers.etag = etag;
-  return { kind: 'response', status: response.status, headers, etag, storedAt: now, ttl, swr, sie };
+  const { status } = response;
+  return { kind: 'response', status, headers, etag, storedAt: now, ttl, swr, sie, tags };
 }
 
 /** The stored metadata if it has the shape this version writes, else `undefined`. */
@@ -87,7 +91,9 @@ export function parseMetadata(raw: Record<string, unknown>): EntryMetadata | und
     typeof raw.storedAt === 'number' &&
     typeof raw.ttl === 'number' &&
     typeof raw.swr === 'number' &&
-    typeof raw.sie === 'number';
+    typeof raw.sie === 'number' &&
+    (raw.tags === undefined ||
+      (Array.isArray(raw.tags) && raw.tags.every((t) => typeof t === 'string')));
   return ok ? (raw as ResponseMetadata) : undefined;
 }
 

@@ -8,6 +8,7 @@ import {
   type CacheEntry,
   type CacheStore,
   type Lease,
+  type Lookup,
 } from './types.js';
 
 /** Options of {@link MemoryCacheStore}. */
@@ -75,6 +76,11 @@ export class MemoryCacheStore<M extends object = Record<string, unknown>> implem
     return this.#lru.get(key)?.entry;
   }
 
+  async getOrLease(key: string, tags: readonly string[] = []): Promise<Lookup<M>> {
+    const entry = await this.get(key);
+    return { entry, lease: entry ? undefined : await this.lease(key, tags) };
+  }
+
   async set(
     key: string,
     value: string | Buffer,
@@ -114,9 +120,11 @@ export class MemoryCacheStore<M extends object = Record<string, unknown>> implem
     return removed;
   }
 
-  async lease(key: string): Promise<Lease> {
+  /** `tags` need not be named: this store remembers every invalidation for the lease's lifetime. */
+  async lease(key: string, tags: readonly string[] = []): Promise<Lease> {
     this.#assertOpen();
     checkKey(key);
+    checkTags(tags);
     return new MemoryLease(key, this, this.#clock, performance.now());
   }
 

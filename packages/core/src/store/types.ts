@@ -17,6 +17,14 @@ export interface Lease {
   readonly key: string;
 }
 
+/** What {@link CacheStore.getOrLease} found. */
+export interface Lookup<M extends object = Record<string, unknown>> {
+  /** The entry, on a hit. */
+  entry: CacheEntry<M> | undefined;
+  /** On a miss, a lease to store the key under, when one could be taken. */
+  lease: Lease | undefined;
+}
+
 /**
  * The contract every restash store fulfils. Keys, tags and values are opaque to the store.
  *
@@ -26,6 +34,12 @@ export interface Lease {
 export interface CacheStore<M extends object = Record<string, unknown>> {
   /** Resolves the entry, or `undefined` on a miss. Never rejects for backend trouble: it misses. */
   get(key: string): Promise<CacheEntry<M> | undefined>;
+  /**
+   * Reads `key` as {@link CacheStore.get} does and, on a miss, takes a lease on it as
+   * {@link CacheStore.lease} does (the Redis store in the same round trip). Never rejects for
+   * backend trouble: it misses without a lease.
+   */
+  getOrLease(key: string, tags?: readonly string[]): Promise<Lookup<M>>;
   /** Stores `value` under `key`, replacing what was there (atomically, value and metadata). */
   set(
     key: string,
@@ -38,8 +52,14 @@ export interface CacheStore<M extends object = Record<string, unknown>> {
   delete(key: string): Promise<void>;
   /** Removes every entry carrying one of `tags` (exact match) and resolves how many were removed. */
   invalidateTags(tags: readonly string[]): Promise<number>;
-  /** Starts a lease on `key`; see {@link Lease}. */
-  lease(key: string): Promise<Lease>;
+  /**
+   * Starts a lease on `key`; see {@link Lease}. `tags` are the tags the value will be stored with,
+   * as far as they are known now: a tag named here is followed exactly, while the Redis store
+   * refuses a {@link CacheStore.setLeased} whose tag it did not know when the lease was taken
+   * (the first use of a tag, once per tag and scope), since it cannot tell whether an
+   * invalidation passed it meanwhile.
+   */
+  lease(key: string, tags?: readonly string[]): Promise<Lease>;
   /**
    * Like {@link CacheStore.set} for the lease's key, but resolves `false` without storing when any
    * of `tags` was invalidated after the lease was taken, or the lease is older than

@@ -40,6 +40,7 @@ export class ClusterTracking implements Tracking {
   readonly #client: Cluster;
   readonly #listener: TrackerListener;
   readonly #healthCheckMs: number;
+  readonly #versionPrefix: string;
   /** A tracker per master, by node key, with the address it connects to. */
   readonly #trackers = new Map<string, { tracker: Tracker; address: NodeAddress }>();
   readonly #timer: NodeJS.Timeout;
@@ -49,10 +50,16 @@ export class ClusterTracking implements Tracking {
   #syncAgain = false;
   #closed = false;
 
-  constructor(client: Cluster, listener: TrackerListener, healthCheckMs: number) {
+  constructor(
+    client: Cluster,
+    listener: TrackerListener,
+    healthCheckMs: number,
+    versionPrefix: string,
+  ) {
     this.#client = client;
     this.#listener = listener;
     this.#healthCheckMs = healthCheckMs;
+    this.#versionPrefix = versionPrefix;
     for (const event of TOPOLOGY_EVENTS) client.on(event, this.#poke);
     this.#timer = setInterval(this.#poke, healthCheckMs);
     this.#timer.unref();
@@ -206,6 +213,7 @@ export class ClusterTracking implements Tracking {
         error: (err) => this.#listener.error(err),
       },
       this.#healthCheckMs,
+      this.#versionPrefix,
     );
     return tracker;
   }

@@ -1,18 +1,22 @@
+import { redisName } from './encoding.js';
+
 // Where an entry lives in Redis. Every key of an entry carries its bucket as hash tag, so the
-// metadata hash, the value and the bucket's tag indexes share one slot and one script can touch
-// them atomically, while buckets spread entries over all masters of a cluster. Tags span buckets:
-// a per-tag registry lists the buckets that hold the tag.
+// metadata hash and the value share one slot, while buckets spread entries over all masters of a
+// cluster. Tags are versioned per scope: the whole server on a single Redis, each bucket on a
+// cluster (so a read checks its tags' versions in the entry's own slot).
 //
-//   metadata:{b}<key>     HASH  metadata (JSON), id, t ('s' string | 'b' Buffer), tags (JSON)
-//   values:{b}<id>        STRING the value
-//   tag:{b}<tag>          ZSET  keys of bucket b carrying <tag>, scored by expiry (ms, or inf)
-//   tagv:{b}<tag>         STRING clock value of <tag>'s last invalidation in bucket b (leases)
-//   clock:{b}             HASH  id, n: bucket b's invalidation clock (leases)
-//   tagbuckets:<tag>      SET   buckets that hold or held entries tagged <tag>
-//   leases                ZSET  buckets with a lease in flight, scored by lease expiry (ms)
+//   metadata:{b}<key>   HASH   metadata (JSON), id, t ('s' string | 'b' Buffer), g (the entry's
+//                              tags) and v (their versions when it was stored), length-prefixed
+//   values:{b}<id>      STRING the value (a new id for every write)
+//   tv:{s}<tag>         STRING the tag's current version in scope s: '<clock id>:<n>'
+//   ti:{s}<tag>         ZSET   '<b>:<key>' of the scope's entries carrying <tag>, scored by expiry
+//   clock:{s}           HASH   id (unique per incarnation), n: numbers the versions it creates
 //
-// ioredis's keyPrefix is added to declared keys by ioredis and to the names scripts build by the
-// scripts themselves (they receive the prefix as an argument).
+// An entry is valid while every tag's version still reads what the entry recorded. An
+// invalidation deletes the versions, so an entry whose version was invalidated, evicted, expired
+// or lost in a flush is never served; the index ti only reclaims memory. Keys and tags are encoded
+// by encoding.ts; ioredis's keyPrefix is added to declared keys by ioredis and to the names
+// scripts build by the scripts themselves (they receive the prefix as an argument).
 
 /** Number of buckets: enough slots to spread over large clusters, few enough to visit all. */
 export const BUCKETS = 1024;
@@ -27,23 +31,39 @@ export function bucketOf(key: string): number {
   return (hash >>> 0) % BUCKETS;
 }
 
-/** The metadata key of an entry (without keyPrefix). */
+/** The metadata key of an entry as a string (without keyPrefix): the local tier's key. */
 export function metadataKey(key: string, bucket = bucketOf(key)): string {
   return `metadata:{${bucket}}${key}`;
 }
 
-/** The clock key of a bucket (without keyPrefix). */
-export function clockKey(bucket: number): string {
-  return `clock:{${bucket}}`;
+/** The metadata key of an entry as Redis receives it (without keyPrefix). */
+export function metadataName(key: string, bucket: number): string | Buffer {
+  return redisName(`metadata:{${bucket}}`, key);
 }
 
-/** The registry of buckets holding `tag` (without keyPrefix). */
-export function tagBucketsKey(tag: string): string {
-  return `tagbuckets:${tag}`;
+/** The clock key of a scope (without keyPrefix). */
+export function clockKey(scope: number): string {
+  return `clock:{${scope}}`;
 }
 
-/** The key listing buckets with leases in flight (without keyPrefix). */
-export const LEASES_KEY = 'leases';
+/**
+ * How buckets map to version scopes. On a single Redis (or a cluster whose keyPrefix pins every
+ * key to one slot) scripts may touch any key, so one scope serves all buckets and an invalidation
+ * is one version per tag; on a spread cluster each bucket is its own scope.
+ */
+export interface Scopes {
+  /** The scope of bucket `bucket`. */
+  of(bucket: number): number;
+  /** Every scope an invalidation must reach. */
+  readonly all: readonly number[];
+}
+
+export const ONE_SCOPE: Scopes = { of: () => 0, all: [0] };
+
+export const BUCKET_SCOPES: Scopes = {
+  of: (bucket) => bucket,
+  all: Array.from({ length: BUCKETS }, (_, bucket) => bucket),
+};
 
 /**
  * Throws unless `prefix` leaves our hash tags intact. Redis hashes the text between the first `{`
@@ -59,4 +79,9 @@ export function checkKeyPrefix(prefix: string): void {
       `keyPrefix ${JSON.stringify(prefix)} opens a hash tag it does not close: use a complete tag like '{app}:' or no braces`,
     );
   }
+}
+
+/** Whether `prefix` holds a complete hash tag, pinning every key to one slot. */
+export function pinsSlot(prefix: string): boolean {
+  return prefix.includes('{');
 }

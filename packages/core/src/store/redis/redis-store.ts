@@ -9,31 +9,38 @@ import {
   type CacheEntry,
   type CacheStore,
   type Lease,
+  type Lookup,
 } from '../types.js';
-import { bucketOf, clockKey, LEASES_KEY, metadataKey, tagBucketsKey } from './layout.js';
-import { LocalTier } from './local-tier.js';
+import { decodeName, encodeString } from './encoding.js';
+import { invalidateScopes } from './invalidation.js';
+import {
+  BUCKET_SCOPES,
+  bucketOf,
+  clockKey,
+  metadataKey,
+  metadataName,
+  ONE_SCOPE,
+  pinsSlot,
+  type Scopes,
+} from './layout.js';
+import { LocalTier, versionId } from './local-tier.js';
 import {
   checkOptions,
+  isCluster,
   keyPrefixOf,
   RESILIENT_CLUSTER_DEFAULTS,
   RESILIENT_DEFAULTS,
   type RedisCacheStoreOptions,
 } from './options.js';
-import {
-  DELETE,
-  GET,
-  INVALIDATE,
-  LEASE_ADD,
-  LEASE_CLOCK,
-  LEASES_ACTIVE,
-  REGISTER,
-  SET,
-  runScript,
-} from './scripts.js';
+import { parseGetReply, toClock, type Clock } from './reply.js';
+import { DELETE, GET, LEASE, SET, runScript } from './scripts.js';
 import { createTracking, type Tracking } from './tracking.js';
 
-/** Tag versions outlive leases by a margin for clock drift between app and Redis. */
-const TAG_VERSION_TTL_MS = LEASE_TTL_MS + 10_000;
+/**
+ * A version created for a lease outlives it by a margin for clock drift between app and Redis;
+ * a stored entry's versions then live as long as the entry.
+ */
+const VERSION_TTL_MS = LEASE_TTL_MS + 10_000;
 /** How long the first commands wait for the initial connection instead of failing at once. */
 const STARTUP_WAIT_MS = 1000;
 /** Client events after which a lease may have missed a write (see `#epoch`). */
@@ -44,8 +51,7 @@ class RedisLease implements Lease {
     readonly key: string,
     readonly store: object,
     readonly bucket: number,
-    readonly clockId: string,
-    readonly clockN: string,
+    readonly clock: Clock,
     readonly takenAt: number,
     readonly epoch: number,
   ) {}
@@ -53,8 +59,8 @@ class RedisLease implements Lease {
 
 /**
  * A {@link CacheStore} on Redis (or Redis Cluster) through ioredis: two keys per entry written
- * and read by one Lua script each, tags indexed per bucket, and a local tier kept coherent by
- * CLIENT TRACKING so warm reads cost no round trip. See layout.ts for the key layout.
+ * and read by one Lua script each, versioned tags, and a local tier kept coherent by CLIENT
+ * TRACKING so warm reads cost no round trip. See layout.ts for the key layout.
  *
  * Reads never reject for Redis trouble: they report to `errorCallback` and miss. Writes
  * (`set`, `delete`, `invalidateTags`, `lease`, `setLeased`) reject, so the caller knows the
@@ -64,6 +70,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   readonly #client: Redis | Cluster;
   readonly #ownsClient: boolean;
   readonly #prefix: string;
+  readonly #scopes: Scopes;
   readonly #maxEntrySize: number;
   readonly #report: ErrorReporter;
   readonly #local: LocalTier<M> | undefined;
@@ -85,6 +92,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     this.#ownsClient = options.client === undefined;
     this.#client = options.client ?? connect(options);
     this.#prefix = keyPrefixOf(this.#client);
+    this.#scopes = isCluster(this.#client) && !pinsSlot(this.#prefix) ? BUCKET_SCOPES : ONE_SCOPE;
     if (this.#ownsClient) this.#client.on('error', this.#report);
     // A cluster emits 'close' only once every node is gone; losing one node (a master dying
     // before its failover) must also refuse the leases that span it.
@@ -96,49 +104,27 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
         options.maxSize ?? 64 * 1024 * 1024,
       );
       this.#local = local;
-      this.#tracking = createTracking(this.#client, {
-        invalidate: (keys) => (keys ? keys.forEach((key) => local.invalidate(key)) : local.clear()),
-        reset: () => local.clear(),
-        error: this.#report,
-      });
+      const versions = `${this.#prefix}tv:`;
+      this.#tracking = createTracking(
+        this.#client,
+        {
+          invalidate: (keys) =>
+            keys ? keys.forEach((name) => this.#onChanged(local, name)) : local.clear(),
+          reset: () => local.clear(),
+          error: this.#report,
+        },
+        versions,
+      );
     }
   }
 
   async get(key: string): Promise<CacheEntry<M> | undefined> {
-    this.#assertOpen();
-    checkKey(key);
-    const bucket = bucketOf(key);
-    const mkey = metadataKey(key, bucket);
-    const local = this.#local;
-    const cached = local?.get(this.#prefix + mkey);
-    if (cached) return cached;
-    const reader = this.#tracking?.readerFor(this.#prefix + mkey);
-    const ticket = reader && local ? local.begin(this.#prefix + mkey) : undefined;
-    const args = [this.#prefix, bucket, key];
-    try {
-      if (this.#startup) await this.#startup;
-      let reply: unknown;
-      let tracked = reader !== undefined;
-      try {
-        reply = await runScript(reader ?? this.#client, GET, [mkey], args, { buffers: true });
-      } catch (err) {
-        if (!reader || !this.#tracking?.redirected(err)) throw err;
-        // The reader's cluster node no longer (or not yet) serves this key, so the read was not
-        // tracked: ask where the Cluster client routes it, and keep nothing locally.
-        tracked = false;
-        reply = await runScript(this.#client, GET, [mkey], args, { buffers: true });
-      }
-      const decoded = this.#decode(key, reply);
-      if (decoded && ticket && tracked) {
-        local?.fill(ticket, decoded.entry, decoded.size, decoded.pttl);
-      }
-      return decoded?.entry;
-    } catch (err) {
-      this.#report(err);
-      return undefined;
-    } finally {
-      if (ticket) local?.end(ticket);
-    }
+    return (await this.#read(key, undefined)).entry;
+  }
+
+  async getOrLease(key: string, tags: readonly string[] = []): Promise<Lookup<M>> {
+    checkTags(tags);
+    return this.#read(key, tags);
   }
 
   async set(
@@ -160,11 +146,11 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
       await runScript(
         this.#client,
         DELETE,
-        [metadataKey(key, bucket)],
-        [this.#prefix, bucket, key],
+        [metadataName(key, bucket)],
+        [this.#prefix, bucket, this.#scopes.of(bucket), encodeString(key)],
       );
     } finally {
-      this.#forget([key]);
+      this.#forget(key, bucket);
     }
   }
 
@@ -174,43 +160,47 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     const unique = [...new Set(tags)];
     if (unique.length === 0) return 0;
     if (this.#startup) await this.#startup;
-    // Visit every bucket that holds one of the tags or has a lease in flight (whose entry may be
-    // about to get one of the tags): ticking its clock refuses those leases.
-    const lists = await Promise.all([
-      runScript(this.#client, LEASES_ACTIVE, [LEASES_KEY], []),
-      ...unique.map((tag) => this.#client.smembers(tagBucketsKey(tag))),
-    ]);
-    const buckets = new Set((lists as string[][]).flat());
-    const tagsJson = JSON.stringify(unique);
-    // Buckets live on different masters: one may fail (a failover) while others succeed.
-    const results = await Promise.allSettled(
-      [...buckets].map((bucket) =>
-        runScript(
-          this.#client,
-          INVALIDATE,
-          [clockKey(Number(bucket))],
-          [this.#prefix, bucket, TAG_VERSION_TTL_MS, tagsJson],
-        ),
-      ),
-    );
-    const keys = results.flatMap((r) => (r.status === 'fulfilled' ? (r.value as string[]) : []));
-    this.#forget(keys);
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    return keys.length;
+    // Our own local tier first: nothing it holds under these tags may be served from here on,
+    // even before Redis's messages about the deleted versions arrive.
+    this.#forgetTags(unique);
+    let removed: Buffer[] = [];
+    try {
+      removed = await invalidateScopes(
+        this.#client,
+        this.#prefix,
+        this.#scopes,
+        unique.map(encodeString),
+      );
+    } finally {
+      // Reads that filled meanwhile saw either the old versions (dropped now) or the new.
+      this.#forgetTags(unique);
+    }
+    for (const member of removed) {
+      const colon = member.indexOf(0x3a);
+      this.#forget(
+        decodeName(member.subarray(colon + 1)),
+        Number(member.toString('latin1', 0, colon)),
+      );
+    }
+    return removed.length;
   }
 
-  async lease(key: string): Promise<Lease> {
+  async lease(key: string, tags: readonly string[] = []): Promise<Lease> {
     this.#assertOpen();
     checkKey(key);
+    checkTags(tags);
     if (this.#startup) await this.#startup;
     const epoch = this.#epoch;
+    const takenAt = performance.now();
     const bucket = bucketOf(key);
-    const [clock] = (await Promise.all([
-      runScript(this.#client, LEASE_CLOCK, [clockKey(bucket)], []),
-      runScript(this.#client, LEASE_ADD, [LEASES_KEY], [bucket, LEASE_TTL_MS]),
-    ])) as [[string, string], number];
-    return new RedisLease(key, this, bucket, clock[0], clock[1], performance.now(), epoch);
+    const scope = this.#scopes.of(bucket);
+    const clock = await runScript(
+      this.#client,
+      LEASE,
+      [clockKey(scope)],
+      [this.#prefix, scope, VERSION_TTL_MS, ...tags.map(encodeString)],
+    );
+    return new RedisLease(key, this, bucket, toClock(clock), takenAt, epoch);
   }
 
   async setLeased(
@@ -251,6 +241,61 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     }
   }
 
+  async #read(key: string, leaseTags: readonly string[] | undefined): Promise<Lookup<M>> {
+    this.#assertOpen();
+    checkKey(key);
+    const bucket = bucketOf(key);
+    const localKey = this.#prefix + metadataKey(key, bucket);
+    const local = this.#local;
+    const cached = local?.get(localKey);
+    if (cached) return { entry: cached, lease: undefined };
+    const reader = this.#tracking?.readerFor(localKey);
+    const ticket = reader && local ? local.begin(localKey) : undefined;
+    const scope = this.#scopes.of(bucket);
+    const keys = [metadataName(key, bucket)];
+    const args = [this.#prefix, bucket, scope, encodeString(key), VERSION_TTL_MS];
+    if (leaseTags) for (const tag of leaseTags) args.push(encodeString(tag));
+    const epoch = this.#epoch;
+    const sentAt = performance.now();
+    try {
+      if (this.#startup) await this.#startup;
+      let reply: unknown;
+      let tracked = reader !== undefined;
+      try {
+        reply = await runScript(reader ?? this.#client, GET, keys, args, { buffers: true });
+      } catch (err) {
+        if (!reader || !this.#tracking?.redirected(err)) throw err;
+        // The reader's cluster node no longer (or not yet) serves this key, so the read was not
+        // tracked: ask where the Cluster client routes it, and keep nothing locally.
+        tracked = false;
+        reply = await runScript(this.#client, GET, keys, args, { buffers: true });
+      }
+      const found = parseGetReply(reply);
+      if (!found.hit) {
+        if (found.broken) {
+          this.#report(new Error(`removed a broken cache entry (value or field missing): ${key}`));
+        }
+        const lease =
+          leaseTags && found.clock
+            ? new RedisLease(key, this, bucket, found.clock, sentAt, epoch)
+            : undefined;
+        return { entry: undefined, lease };
+      }
+      const entry = this.#decode(key, found.metadataJson, found.value, found.type);
+      if (entry && ticket && tracked) {
+        const size = found.value.length + found.metadataJson.length;
+        const versions = found.tags.map((tag) => versionId(scope, decodeName(tag)));
+        local?.fill(ticket, entry, size, found.pttl, versions);
+      }
+      return { entry, lease: undefined };
+    } catch (err) {
+      this.#report(err);
+      return { entry: undefined, lease: undefined };
+    } finally {
+      if (ticket) local?.end(ticket);
+    }
+  }
+
   async #write(
     key: string,
     value: string | Buffer,
@@ -269,64 +314,67 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     }
     if (this.#startup) await this.#startup;
     const bucket = lease?.bucket ?? bucketOf(key);
-    const ttlMs = ttl === undefined ? 0 : ttl * 1000;
-    const unique = [...new Set(tags)];
-    // Registries first: an entry its tags' registries do not list could never be invalidated.
-    await Promise.all(
-      unique.map((tag) =>
-        runScript(
-          this.#client,
-          REGISTER,
-          [tagBucketsKey(tag)],
-          [bucket, ttlMs && ttlMs + LEASE_TTL_MS],
-        ),
-      ),
-    );
     let stored: unknown;
     try {
       stored = await runScript(
         this.#client,
         SET,
-        [metadataKey(key, bucket), clockKey(bucket)],
+        [metadataName(key, bucket)],
         [
           this.#prefix,
           bucket,
-          key,
+          this.#scopes.of(bucket),
+          encodeString(key),
           randomUUID(),
           value,
           Buffer.isBuffer(value) ? 'b' : 's',
           metadataJson,
-          ttlMs,
-          JSON.stringify(unique),
-          lease?.clockId ?? '',
-          lease?.clockN ?? '0',
+          ttl === undefined ? 0 : ttl * 1000,
+          lease?.clock.id ?? '',
+          lease?.clock.n ?? '0',
+          VERSION_TTL_MS,
+          ...[...new Set(tags)].map(encodeString),
         ],
       );
     } finally {
       // Our own write must be visible to our own next read: the tracking message for it comes
       // over another connection and may arrive later. (Also when the write failed: it may have
       // happened all the same.)
-      this.#forget([key]);
+      this.#forget(key, bucket);
     }
     return stored === 1;
   }
 
-  /** Drops our local copies of `keys`, and refuses fills by reads in flight for them. */
-  #forget(keys: readonly string[]): void {
+  /** Drops our local copy of `key`, and refuses fills by reads in flight for it. */
+  #forget(key: string, bucket: number): void {
+    this.#local?.invalidate(this.#prefix + metadataKey(key, bucket));
+  }
+
+  /** Drops our local copies of entries carrying `tags`, in every scope. */
+  #forgetTags(tags: readonly string[]): void {
     const local = this.#local;
-    if (local) for (const key of keys) local.invalidate(this.#prefix + metadataKey(key));
+    if (!local) return;
+    for (const scope of this.#scopes.all) {
+      for (const tag of tags) local.invalidateVersion(versionId(scope, tag));
+    }
+  }
+
+  /** A tracking message: an entry (metadata key) or a tag version changed. */
+  #onChanged(local: LocalTier<M>, name: Buffer): void {
+    const changed = decodeName(name);
+    const versions = `${this.#prefix}tv:{`;
+    if (!changed.startsWith(versions)) return local.invalidate(changed);
+    const close = changed.indexOf('}', versions.length);
+    const scope = Number(changed.slice(versions.length, close));
+    local.invalidateVersion(versionId(scope, changed.slice(close + 1)));
   }
 
   #decode(
     key: string,
-    reply: unknown,
-  ): { entry: CacheEntry<M>; size: number; pttl: number } | undefined {
-    if (reply === null) return undefined;
-    const [metadataJson, value, type, pttl] = reply as [Buffer, Buffer?, Buffer?, number?];
-    if (value === undefined || type === undefined || pttl === undefined) {
-      this.#report(new Error(`removed a broken cache entry (value or field missing): ${key}`));
-      return undefined;
-    }
+    metadataJson: Buffer,
+    value: Buffer,
+    type: string,
+  ): CacheEntry<M> | undefined {
     let metadata: M;
     try {
       metadata = JSON.parse(metadataJson.toString()) as M;
@@ -337,8 +385,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
       this.delete(key).catch(this.#report);
       return undefined;
     }
-    const entry = { value: type.toString() === 'b' ? value : value.toString(), metadata };
-    return { entry, size: value.length + metadataJson.length, pttl };
+    return { value: type === 'b' ? value : value.toString(), metadata };
   }
 
   #onClose = (): void => {

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 
-// The store's Lua scripts. Each runs in one slot: the keys it names are either declared or built
-// from the bucket's hash tag (see layout.ts), so the scripts work unchanged on a cluster. Names
-// built inside a script get the keyPrefix from ARGV[1], since ioredis prefixes declared keys only.
+// The store's Lua scripts (layout.ts describes the keys). Each runs in one slot: the keys it names
+// are declared or built from the bucket's or scope's hash tag, so they work unchanged on a
+// cluster; only INVALIDATE_NODE spans slots, of one node. Tags and keys arrive as separate ARGV
+// entries, never as JSON: they are bytes to Lua, whatever they hold. Names built inside a script
+// get the keyPrefix from ARGV[1], since ioredis prefixes declared keys only.
 
 /** A Lua script, run by SHA with a fallback to its source when the server does not know it. */
 export interface Script {
@@ -12,16 +14,35 @@ export interface Script {
   readonly sha: string;
 }
 
-function script(name: string, body: string): Script {
-  const lua = PRELUDE + body;
+function script(name: string, body: string, flags?: string): Script {
+  const lua = (flags ? `#!lua flags=${flags}\n` : '') + PRELUDE + body;
   return { name, lua, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
 const PRELUDE = `
-local function bases(prefix, bucket)
-  local tag = '{' .. bucket .. '}'
-  return prefix .. 'metadata:' .. tag, prefix .. 'values:' .. tag, prefix .. 'tag:' .. tag,
-    prefix .. 'tagv:' .. tag
+-- Lists stored in one field: '<byte length>:<bytes>' per item, so any bytes fit.
+local function split(s)
+  local list, pos = {}, 1
+  while pos <= #s do
+    local colon = string.find(s, ':', pos, true)
+    local len = tonumber(string.sub(s, pos, colon - 1))
+    list[#list + 1] = string.sub(s, colon + 1, colon + len)
+    pos = colon + len + 1
+  end
+  return list
+end
+
+local function pack(list)
+  local parts = {}
+  for i, s in ipairs(list) do parts[i] = #s .. ':' .. s end
+  return table.concat(parts)
+end
+
+-- Name bases of a bucket and its scope.
+local function names(prefix, bucket, scope)
+  local s = '{' .. scope .. '}'
+  return prefix .. 'values:{' .. bucket .. '}', prefix .. 'tv:' .. s, prefix .. 'ti:' .. s,
+    prefix .. 'clock:' .. s
 end
 
 local function now_ms()
@@ -29,80 +50,164 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- The bucket's clock; created with a fresh id, so a lease taken before a flush or restart fails.
-local function clock(key)
-  if redis.call('HEXISTS', key, 'id') == 0 then
-    local t = redis.call('TIME')
-    redis.call('HSET', key, 'id', t[1] .. '.' .. t[2], 'n', 0)
-  end
-end
-
--- Removes an entry: metadata, value and its places in the tag indexes. Returns 1 if it existed.
-local function remove(meta, values, tagidx, key)
-  local h = redis.call('HMGET', meta, 'id', 'tags')
-  if h[1] then redis.call('DEL', values .. h[1]) end
-  if h[2] then
-    local ok, tags = pcall(cjson.decode, h[2])
-    if ok and type(tags) == 'table' then
-      for _, tag in ipairs(tags) do redis.call('ZREM', tagidx .. tag, key) end
+-- Removes an entry (metadata, value, its places in its tags' indexes); 1 if it existed. With
+-- only_tag, only if the entry still carries that tag (an index may list a key whose entry was
+-- replaced after it expired).
+local function remove(meta, values, ti, member, only_tag)
+  local h = redis.call('HMGET', meta, 'id', 'g')
+  local tags = h[2] and split(h[2]) or {}
+  if only_tag then
+    local carries = false
+    for _, tag in ipairs(tags) do if tag == only_tag then carries = true end end
+    if not carries then
+      redis.call('ZREM', ti .. only_tag, member)
+      return 0
     end
   end
+  if h[1] then redis.call('DEL', values .. h[1]) end
+  for _, tag in ipairs(tags) do redis.call('ZREM', ti .. tag, member) end
   return redis.call('DEL', meta)
+end
+
+-- The scope's clock {id, n}; a new incarnation (after a flush, restart or eviction) gets a new
+-- id, so its versions never equal older ones and leases taken before it are refused.
+local function clock(ckey)
+  local c = redis.call('HMGET', ckey, 'id', 'n')
+  if c[1] then return c end
+  local t = redis.call('TIME')
+  c = {t[1] .. '.' .. t[2], '0'}
+  redis.call('HSET', ckey, 'id', c[1], 'n', 0)
+  return c
+end
+
+local function clock_of(v)
+  return string.sub(v, 1, (string.find(v, ':', 1, true) or 0) - 1)
+end
+
+local function number_of(v)
+  return tonumber(string.sub(v, (string.find(v, ':', 1, true) or 0) + 1)) or math.huge
+end
+
+-- A tag version that compares unequal to every earlier one: '<clock id>:<n>'.
+local function new_version(ckey, id)
+  return id .. ':' .. redis.call('HINCRBY', ckey, 'n', 1)
+end
+
+-- Takes a lease: gives each tag in ARGV[first..] a version of the current clock (so setLeased can
+-- tell whether it changed since) and returns the clock {id, n}. Writes only for new tags.
+local function lease(ckey, tv, first, ttl)
+  local c = clock(ckey)
+  for i = first, #ARGV do
+    local name = tv .. ARGV[i]
+    local v = redis.call('GET', name)
+    if v and clock_of(v) == c[1] then
+      redis.call('PEXPIRE', name, ttl, 'GT')
+    else
+      redis.call('SET', name, new_version(ckey, c[1]), 'PX', ttl)
+    end
+  end
+  return redis.call('HMGET', ckey, 'id', 'n')
+end
+
+-- Makes key expire at score (ms, or 'inf': never); with 'GT', only ever later.
+local function expire_at(key, score, gt)
+  if score == 'inf' then redis.call('PERSIST', key)
+  elseif gt then redis.call('PEXPIREAT', key, score, 'GT')
+  else redis.call('PEXPIREAT', key, score) end
 end
 `;
 
 /**
- * Reads an entry in one round trip. Only the metadata key is declared, and Redis 7 tracks only a
- * script's declared keys, so CLIENT TRACKING keeps one key per entry in its table: values are
- * immutable, a new value gets a new id and so a new metadata write.
- * KEYS[1] metadata key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] key.
- * Reply: nil on a miss; {metadata, value, type, pttl}; or {'broken'} after removing an entry that
- * had lost its value or a field.
+ * Reads an entry, checking its tags' versions, in one round trip; on a miss takes a lease in the
+ * same trip. Only the metadata key is declared, and Redis 7 tracks only declared keys, so CLIENT
+ * TRACKING keeps one key per entry (tag versions are followed by prefix, see tracker.ts). An entry
+ * whose versions changed or whose value is gone is removed.
+ * KEYS[1] metadata key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] scope, ARGV[4] key, ARGV[5]
+ * version lifetime ms for a lease, ARGV[6..] tags to lease on a miss.
+ * Reply: {1, metadata, value, type, pttl, tags} on a hit; {0, broken (0|1), clock id, n} on a
+ * miss, without the clock when no lease could be taken (Redis out of memory).
  */
 export const GET = script(
   'get',
   `
-local meta, values, tagidx = bases(ARGV[1], ARGV[2])
-local h = redis.call('HMGET', KEYS[1], 'metadata', 'id', 't')
+local values, tv, ti, ckey = names(ARGV[1], ARGV[2], ARGV[3])
+local member = ARGV[2] .. ':' .. ARGV[4]
+local h = redis.call('HMGET', KEYS[1], 'metadata', 'id', 't', 'g', 'v')
+local broken = 0
 if h[1] and h[2] then
-  local value = redis.call('GET', values .. h[2])
-  if value then return {h[1], value, h[3] or 's', redis.call('PTTL', KEYS[1])} end
-elseif redis.call('EXISTS', KEYS[1]) == 0 then
-  return false
+  local valid = h[4] ~= false and h[5] ~= false
+  if valid then
+    local versions = split(h[5])
+    for i, tag in ipairs(split(h[4])) do
+      if redis.call('GET', tv .. tag) ~= versions[i] then valid = false break end
+    end
+  end
+  if valid then
+    local value = redis.call('GET', values .. h[2])
+    if value then return {1, h[1], value, h[3] or 's', redis.call('PTTL', KEYS[1]), h[4]} end
+    broken = 1
+  end
+  remove(KEYS[1], values, ti, member)
+elseif h[1] or h[2] or redis.call('EXISTS', KEYS[1]) == 1 then
+  broken = 1
+  remove(KEYS[1], values, ti, member)
 end
-remove(KEYS[1], values, tagidx, ARGV[3])
-return {'broken'}
+local ok, c = pcall(lease, ckey, tv, 6, ARGV[5])
+if ok then return {0, broken, c[1], c[2]} end
+return {0, broken}
 `,
 );
 
 /**
- * Writes an entry: replaces the old one (its value and tag index places), sets both keys with the
- * same TTL and indexes the entry under its tags. With a lease, refuses when the bucket's clock was
- * reset or one of the tags was invalidated after the lease was taken.
- * KEYS[1] metadata key, KEYS[2] clock key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] key, ARGV[4] id,
- * ARGV[5] value, ARGV[6] type ('s' | 'b'), ARGV[7] metadata JSON, ARGV[8] ttl ms (0: none),
- * ARGV[9] tags JSON array, ARGV[10] lease clock id ('' without lease), ARGV[11] lease clock n.
+ * Takes a lease without reading. KEYS[1] clock key. ARGV[1] prefix, ARGV[2] scope, ARGV[3]
+ * version lifetime ms, ARGV[4..] tags. Reply: {clock id, n}.
+ */
+export const LEASE = script(
+  'lease',
+  `
+return lease(KEYS[1], ARGV[1] .. 'tv:{' .. ARGV[2] .. '}', 4, ARGV[3])
+`,
+);
+
+/**
+ * Writes an entry: replaces the old one (its value and index places), sets both keys with the
+ * same TTL, records its tags' versions (creating those that are missing) and indexes it. With a
+ * lease, refuses when a version was created or changed since the lease was taken.
+ * KEYS[1] metadata key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] scope, ARGV[4] key, ARGV[5] id,
+ * ARGV[6] value, ARGV[7] type ('s' | 'b'), ARGV[8] metadata JSON, ARGV[9] ttl ms (0: none),
+ * ARGV[10] lease clock id ('' without lease), ARGV[11] lease clock n, ARGV[12] lifetime ms of a
+ * version created for a refused write, ARGV[13..] tags (no repeats).
  * Reply: 1 stored, 0 refused.
  */
 export const SET = script(
   'set',
   `
-local meta, values, tagidx, tagv = bases(ARGV[1], ARGV[2])
-local tags = cjson.decode(ARGV[9])
-if ARGV[10] ~= '' then
-  local c = redis.call('HMGET', KEYS[2], 'id', 'n')
-  if c[1] ~= ARGV[10] then return 0 end
-  local n = tonumber(ARGV[11])
-  for _, tag in ipairs(tags) do
-    local v = redis.call('GET', tagv .. tag)
-    if v and tonumber(v) > n then return 0 end
+local values, tv, ti, ckey = names(ARGV[1], ARGV[2], ARGV[3])
+local c = clock(ckey)
+local tags, versions, refused = {}, {}, false
+for i = 13, #ARGV do
+  local tag = ARGV[i]
+  local v = redis.call('GET', tv .. tag)
+  local fresh = not v or clock_of(v) ~= c[1]
+  if fresh then
+    v = new_version(ckey, c[1])
+    redis.call('SET', tv .. tag, v, 'PX', ARGV[12])
   end
+  -- A version created or changed since the lease may hide an invalidation in between.
+  if ARGV[10] ~= '' and (fresh or clock_of(v) ~= ARGV[10] or number_of(v) > tonumber(ARGV[11])) then
+    refused = true
+  end
+  tags[#tags + 1] = tag
+  versions[#versions + 1] = v
 end
-remove(KEYS[1], values, tagidx, ARGV[3])
-local value = values .. ARGV[4]
-redis.call('HSET', KEYS[1], 'metadata', ARGV[7], 'id', ARGV[4], 't', ARGV[6], 'tags', ARGV[9])
-redis.call('SET', value, ARGV[5])
-local ttl = tonumber(ARGV[8])
+if refused then return 0 end
+local member = ARGV[2] .. ':' .. ARGV[4]
+remove(KEYS[1], values, ti, member)
+local value = values .. ARGV[5]
+redis.call('HSET', KEYS[1], 'metadata', ARGV[8], 'id', ARGV[5], 't', ARGV[7], 'g', pack(tags),
+  'v', pack(versions))
+redis.call('SET', value, ARGV[6])
+local ttl = tonumber(ARGV[9])
 local now = now_ms()
 local score = 'inf'
 if ttl > 0 then
@@ -111,105 +216,72 @@ if ttl > 0 then
   score = now + ttl
 end
 for _, tag in ipairs(tags) do
-  local idx = tagidx .. tag
-  redis.call('ZADD', idx, score, ARGV[3])
+  local idx = ti .. tag
+  redis.call('ZADD', idx, score, member)
   redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
   local last = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
-  if last[2] == 'inf' then redis.call('PERSIST', idx) else redis.call('PEXPIREAT', idx, last[2]) end
+  expire_at(idx, last[2])
+  expire_at(tv .. tag, score, true)
 end
 return 1
 `,
 );
 
 /**
- * Deletes an entry. KEYS[1] metadata key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] key.
- * Reply: 1 removed, 0 absent.
+ * Deletes an entry. KEYS[1] metadata key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] scope, ARGV[4]
+ * key. Reply: 1 removed, 0 absent.
  */
 export const DELETE = script(
   'delete',
   `
-local meta, values, tagidx = bases(ARGV[1], ARGV[2])
-return remove(KEYS[1], values, tagidx, ARGV[3])
+local values, tv, ti = names(ARGV[1], ARGV[2], ARGV[3])
+return remove(KEYS[1], values, ti, ARGV[2] .. ':' .. ARGV[4])
 `,
 );
 
-/**
- * Invalidates tags in one bucket: ticks the bucket's clock, records the tick as each tag's
- * version (so leases taken before it are refused) and removes the bucket's entries of each tag.
- * KEYS[1] clock key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] version TTL ms, ARGV[4] tags JSON.
- * Reply: the keys of the entries removed (each once), so the store can drop its own local copies
- * without waiting for the tracking messages.
- */
-export const INVALIDATE = script(
-  'invalidate',
-  `
-local meta, values, tagidx, tagv = bases(ARGV[1], ARGV[2])
-clock(KEYS[1])
-local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
-local removed = {}
-for _, tag in ipairs(cjson.decode(ARGV[4])) do
-  redis.call('SET', tagv .. tag, n, 'PX', ARGV[3])
-  local idx = tagidx .. tag
-  for _, key in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
-    if remove(meta .. key, values, tagidx, key) == 1 then removed[#removed + 1] = key end
+const INVALIDATE_BODY = `
+local prefix, budget, k = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local reply = {0}
+for si = 4, 3 + k do
+  local s = '{' .. ARGV[si] .. '}'
+  local tv, ti = prefix .. 'tv:' .. s, prefix .. 'ti:' .. s
+  for i = 4 + k, #ARGV do
+    local tag = ARGV[i]
+    redis.call('DEL', tv .. tag)
+    local idx = ti .. tag
+    if budget > 0 then
+      for _, member in ipairs(redis.call('ZRANGE', idx, 0, budget - 1)) do
+        local colon = string.find(member, ':', 1, true)
+        local b = '{' .. string.sub(member, 1, colon - 1) .. '}'
+        local meta = prefix .. 'metadata:' .. b .. string.sub(member, colon + 1)
+        if remove(meta, prefix .. 'values:' .. b, ti, member, tag) == 1 then
+          reply[#reply + 1] = member
+        end
+        redis.call('ZREM', idx, member)
+        budget = budget - 1
+      end
+    end
+    if budget <= 0 and redis.call('EXISTS', idx) == 1 then reply[1] = 1 end
   end
-  redis.call('DEL', idx)
 end
-return removed
-`,
-);
-
-/** Reads a bucket's clock for a lease. KEYS[1] clock key. Reply: {id, n}. */
-export const LEASE_CLOCK = script(
-  'leaseClock',
-  `
-clock(KEYS[1])
-return redis.call('HMGET', KEYS[1], 'id', 'n')
-`,
-);
+return reply
+`;
 
 /**
- * Records a lease in flight, so invalidations visit its bucket even before the bucket holds the
- * tag. KEYS[1] leases key. ARGV[1] bucket, ARGV[2] lease TTL ms. Reply: 1.
+ * Invalidates tags: deletes their versions in every scope given, so entries carrying them are
+ * invalid from this moment wherever they are, then removes up to a budget of those entries
+ * through the indexes (memory; also tells other instances' local tiers). Nothing but deletions,
+ * so it works when Redis is out of memory. No declared keys.
+ * ARGV[1] prefix, ARGV[2] most entries to remove, ARGV[3] count k of scopes, ARGV[4..3+k]
+ * scopes, ARGV[4+k..] tags. Reply: {more (1 when entries are left to remove), '<b>:<key>'...}.
  */
-export const LEASE_ADD = script(
-  'leaseAdd',
-  `
-local now = now_ms()
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZADD', KEYS[1], 'GT', now + tonumber(ARGV[2]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-`,
-);
+export const INVALIDATE = script('invalidate', INVALIDATE_BODY);
 
-/** Lists buckets with leases in flight. KEYS[1] leases key. Reply: bucket numbers. */
-export const LEASES_ACTIVE = script(
-  'leasesActive',
-  `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms())
-return redis.call('ZRANGE', KEYS[1], 0, -1)
-`,
-);
-
-/**
- * Adds a bucket to a tag's registry and keeps the registry alive as long as the entry.
- * KEYS[1] registry key. ARGV[1] bucket, ARGV[2] lifetime ms (0: no expiry). Reply: 1.
- */
-export const REGISTER = script(
-  'register',
-  `
-local existed = redis.call('EXISTS', KEYS[1])
-redis.call('SADD', KEYS[1], ARGV[1])
-local ms = tonumber(ARGV[2])
-if ms == 0 then
-  redis.call('PERSIST', KEYS[1])
-else
-  local pttl = redis.call('PTTL', KEYS[1])
-  if existed == 0 or (pttl >= 0 and pttl < ms) then redis.call('PEXPIRE', KEYS[1], ms) end
-end
-return 1
-`,
+/** {@link INVALIDATE} for the scopes (buckets) of one cluster node, across their slots. */
+export const INVALIDATE_NODE = script(
+  'invalidateNode',
+  INVALIDATE_BODY,
+  'allow-oom,allow-cross-slot-keys',
 );
 
 type Connection = Redis | Cluster;
@@ -225,7 +297,7 @@ export interface RunOptions {
 export async function runScript(
   conn: Connection,
   s: Script,
-  keys: readonly string[],
+  keys: readonly (string | Buffer)[],
   args: readonly Arg[],
   { buffers = false }: RunOptions = {},
 ): Promise<unknown> {

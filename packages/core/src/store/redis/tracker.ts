@@ -18,8 +18,8 @@ export function trackerOptions(base: RedisOptions, role: 'reader' | 'invalidatio
 
 /** What a {@link Tracker} reports to its store. */
 export interface TrackerListener {
-  /** Keys Redis says changed; `null` means everything (FLUSHALL / FLUSHDB). */
-  invalidate(keys: string[] | null): void;
+  /** Keys (raw names, keyPrefix included) Redis says changed; `null` means everything (FLUSHALL). */
+  invalidate(keys: Buffer[] | null): void;
   /** Tracking broke or a connection dropped: nothing cached through it can be vouched for. */
   reset(): void;
   error(err: unknown): void;
@@ -30,7 +30,10 @@ export interface TrackerListener {
  * `reader` runs tracked reads, `sub` receives the `__redis__:invalidate` messages.
  *
  * The reader runs nothing but the get script, so the default mode tracks exactly what OPTIN with
- * CLIENT CACHING yes before each read would, one command cheaper per cold read.
+ * CLIENT CACHING yes before each read would, one command cheaper per cold read. Tag versions are
+ * read inside that script without being declared, so they are followed another way: `sub` itself
+ * tracks the version prefix in broadcasting mode (BCAST, redirected to itself), and hears of every
+ * version an invalidation deletes, whether or not this process read it.
  *
  * Over RESP2 Redis never says that the redirect target went away, so the tracker watches both
  * connections itself: every close resets (the store flushes its local tier), and a health check
@@ -47,13 +50,20 @@ export class Tracker {
   #establishing = false;
   #closed = false;
 
-  /** `connect` opens a connection to this tracker's node with the store's options. */
+  readonly #versionPrefix: string;
+
+  /**
+   * `connect` opens a connection to this tracker's node with the store's options;
+   * `versionPrefix` is where tag versions live (keyPrefix included).
+   */
   constructor(
     connect: (role: 'reader' | 'invalidations') => Redis,
     listener: TrackerListener,
     healthCheckMs: number,
+    versionPrefix: string,
   ) {
     this.#listener = listener;
+    this.#versionPrefix = versionPrefix;
     this.reader = connect('reader');
     this.#sub = connect('invalidations');
     this.#sub.on('messageBuffer', (_channel: Buffer, message: unknown) => this.#onMessage(message));
@@ -85,8 +95,18 @@ export class Tracker {
     this.#establishing = true;
     try {
       if (this.#subId === undefined) {
-        // CLIENT ID must come before SUBSCRIBE: a RESP2 subscriber cannot run it.
+        // CLIENT commands must come before SUBSCRIBE: a RESP2 subscriber cannot run them.
         const id = (await this.#sub.client('ID')) as number;
+        await this.#sub.call(
+          'CLIENT',
+          'TRACKING',
+          'ON',
+          'REDIRECT',
+          id,
+          'BCAST',
+          'PREFIX',
+          this.#versionPrefix,
+        );
         await this.#sub.subscribe(CHANNEL);
         this.#subId = id;
       }
@@ -139,8 +159,10 @@ export class Tracker {
 
   #onMessage(message: unknown): void {
     if (message === null) return this.#listener.invalidate(null);
-    const keys = Array.isArray(message) ? message : [message];
-    this.#listener.invalidate(keys.map((key) => String(key)));
+    const keys = (Array.isArray(message) ? message : [message]) as unknown[];
+    this.#listener.invalidate(
+      keys.map((key) => (Buffer.isBuffer(key) ? key : Buffer.from(String(key)))),
+    );
   }
 }
 

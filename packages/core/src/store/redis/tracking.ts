@@ -18,13 +18,23 @@ export interface Tracking {
   close(): Promise<void>;
 }
 
-/** Starts tracking for a standalone Redis or for each master of a cluster. */
-export function createTracking(client: Redis | Cluster, listener: TrackerListener): Tracking {
-  if (isCluster(client)) return new ClusterTracking(client, listener, HEALTH_CHECK_MS);
+/**
+ * Starts tracking for a standalone Redis or for each master of a cluster; `versionPrefix` is where
+ * tag versions live (keyPrefix included).
+ */
+export function createTracking(
+  client: Redis | Cluster,
+  listener: TrackerListener,
+  versionPrefix: string,
+): Tracking {
+  if (isCluster(client)) {
+    return new ClusterTracking(client, listener, HEALTH_CHECK_MS, versionPrefix);
+  }
   const tracker = new Tracker(
     (role) => client.duplicate(trackerOptions(client.options, role)),
     listener,
     HEALTH_CHECK_MS,
+    versionPrefix,
   );
   return {
     readerFor: () => (tracker.ready ? tracker.reader : undefined),

@@ -1,0 +1,59 @@
+// Reading what the scripts reply (see scripts.ts), as Buffers so values stay byte-exact.
+
+/** The items of a list the scripts pack into one field: '<byte length>:<bytes>' per item. */
+export function splitPacked(packed: Buffer): Buffer[] {
+  const items: Buffer[] = [];
+  let pos = 0;
+  while (pos < packed.length) {
+    const colon = packed.indexOf(0x3a, pos);
+    const length = Number(packed.toString('latin1', pos, colon));
+    items.push(packed.subarray(colon + 1, colon + 1 + length));
+    pos = colon + 1 + length;
+  }
+  return items;
+}
+
+/** What the GET script found. */
+export type GetReply =
+  | {
+      hit: true;
+      metadataJson: Buffer;
+      value: Buffer;
+      /** 'b' for a Buffer, 's' for a string. */
+      type: string;
+      /** Remaining TTL in ms, -1 for none. */
+      pttl: number;
+      /** The entry's tags, as stored (encoded). */
+      tags: Buffer[];
+    }
+  | {
+      hit: false;
+      /** The script removed an entry that had lost its value or a field. */
+      broken: boolean;
+      /** The scope's clock for a lease, unless none could be taken. */
+      clock: Clock | undefined;
+    };
+
+/** A scope's clock: its incarnation id and counter. */
+export interface Clock {
+  id: string;
+  n: string;
+}
+
+type HitReply = [1, Buffer, Buffer, Buffer, number, Buffer];
+type MissReply = [0, 0 | 1, Buffer?, Buffer?];
+
+export function parseGetReply(reply: unknown): GetReply {
+  if ((reply as HitReply)[0] === 1) {
+    const [, metadataJson, value, type, pttl, tags] = reply as HitReply;
+    return { hit: true, metadataJson, value, type: type.toString(), pttl, tags: splitPacked(tags) };
+  }
+  const [, broken, id, n] = reply as MissReply;
+  return { hit: false, broken: broken === 1, clock: id && n ? toClock([id, n]) : undefined };
+}
+
+/** A clock as the LEASE script (or a miss of GET) replies it. */
+export function toClock(reply: unknown): Clock {
+  const [id, n] = reply as [Buffer | string, Buffer | string];
+  return { id: String(id), n: String(n) };
+}
