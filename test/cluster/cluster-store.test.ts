@@ -121,11 +121,11 @@ test('a lease is refused once its tag is invalidated, wherever the tagged entrie
   const [key] = await keysOn(cluster, masters[0]!, 1, 'leased');
   const [elsewhere] = await keysOn(cluster, masters[1]!, 1, 'tagged');
   await store.set(elsewhere!, 'v', {}, 60, ['t']);
-  const lease = await store.lease(key!);
+  const lease = await store.lease(key!, ['t']);
   expect(await store.invalidateTags(['t'])).toBe(1);
   expect(await store.setLeased(lease, 'stale', {}, 60, ['t'])).toBe(false);
   expect(await store.get(key!)).toBeUndefined();
-  const fresh = await store.lease(key!);
+  const fresh = await store.lease(key!, ['t']);
   expect(await store.setLeased(fresh, 'fresh', {}, 60, ['t'])).toBe(true);
   expect((await store.get(key!))?.value).toBe('fresh');
 });
@@ -269,4 +269,20 @@ describe('slot moves', () => {
     await a.set(key!, 'v3', {}, 60);
     await untilLocal(cluster, b, key!, 'v3');
   });
+});
+
+test('an invalidation planned on an outdated slot map still reaches every bucket', async () => {
+  const store = makeStore({ tracking: false });
+  const [from, to] = masters;
+  const [moving] = await keysOn(cluster, from!, 1, 'moving');
+  const others = (
+    await Promise.all(masters.map((port) => keysOn(cluster, port, 3, 'stay')))
+  ).flat();
+  for (const key of [moving!, ...others]) await store.set(key, 'v', {}, 60, ['t']);
+  // The store's cluster client still routes the slot to `from`: its per-master script fails
+  // there, and the buckets it covered are invalidated one by one through the cluster's redirects.
+  await cluster.migrateSlot(slotOf(cluster, moving!), to!);
+  expect(await store.invalidateTags(['t'])).toBe(others.length + 1);
+  for (const key of [moving!, ...others]) expect(await store.get(key)).toBeUndefined();
+  expect(errors).toEqual([]);
 });

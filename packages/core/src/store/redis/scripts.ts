@@ -241,13 +241,17 @@ return remove(KEYS[1], values, ti, ARGV[2] .. ':' .. ARGV[4])
 
 const INVALIDATE_BODY = `
 local prefix, budget, k = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+-- Every version first: a scope this node does not serve fails the script here, before anything
+-- was removed (so the caller's retry elsewhere counts every entry once).
+for si = 4, 3 + k do
+  local tv = prefix .. 'tv:{' .. ARGV[si] .. '}'
+  for i = 4 + k, #ARGV do redis.call('DEL', tv .. ARGV[i]) end
+end
 local reply = {0}
 for si = 4, 3 + k do
-  local s = '{' .. ARGV[si] .. '}'
-  local tv, ti = prefix .. 'tv:' .. s, prefix .. 'ti:' .. s
+  local ti = prefix .. 'ti:{' .. ARGV[si] .. '}'
   for i = 4 + k, #ARGV do
     local tag = ARGV[i]
-    redis.call('DEL', tv .. tag)
     local idx = ti .. tag
     if budget > 0 then
       for _, member in ipairs(redis.call('ZRANGE', idx, 0, budget - 1)) do
