@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { safeReporter, throttledConsoleReporter, type ErrorReporter } from '../../report.js';
 import { checkEntry, checkKey, checkTags } from '../arguments.js';
 import {
@@ -24,15 +24,11 @@ import {
   type Scopes,
 } from './layout.js';
 import { LocalTier, versionId } from './local-tier.js';
-import {
-  checkOptions,
-  isCluster,
-  keyPrefixOf,
-  RESILIENT_CLUSTER_DEFAULTS,
-  RESILIENT_DEFAULTS,
-  type RedisCacheStoreOptions,
-} from './options.js';
-import { parseGetReply, toClock, type Clock } from './reply.js';
+import { applyMessage, forgetTags } from './local-messages.js';
+import { connect, waitForReady } from './connection.js';
+import { checkOptions, isCluster, keyPrefixOf, type RedisCacheStoreOptions } from './options.js';
+import { RedisLease } from './lease.js';
+import { parseGetReply, toClock } from './reply.js';
 import { DELETE, GET, LEASE, SET, runScript } from './scripts.js';
 import { createTracking, type Tracking } from './tracking.js';
 
@@ -45,17 +41,6 @@ const VERSION_TTL_MS = LEASE_TTL_MS + 10_000;
 const STARTUP_WAIT_MS = 1000;
 /** Client events after which a lease may have missed a write (see `#epoch`). */
 const DROP_EVENTS = ['close', '-node'] as const;
-
-class RedisLease implements Lease {
-  constructor(
-    readonly key: string,
-    readonly store: object,
-    readonly bucket: number,
-    readonly clock: Clock,
-    readonly takenAt: number,
-    readonly epoch: number,
-  ) {}
-}
 
 /**
  * A {@link CacheStore} on Redis (or Redis Cluster) through ioredis: two keys per entry written
@@ -97,7 +82,15 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     // A cluster emits 'close' only once every node is gone; losing one node (a master dying
     // before its failover) must also refuse the leases that span it.
     for (const event of DROP_EVENTS) this.#client.on(event, this.#onClose);
-    if (this.#client.status !== 'ready') this.#startup = this.#waitForStartup();
+    if (this.#client.status !== 'ready') {
+      // The first commands wait briefly for the connection instead of failing.
+      const { ready, end } = waitForReady(this.#client, STARTUP_WAIT_MS);
+      this.#endStartup = end;
+      this.#startup = ready.then(() => {
+        this.#startup = undefined;
+        this.#endStartup = undefined;
+      });
+    }
     if (options.tracking ?? true) {
       const local = new LocalTier<M>(
         options.maxCount ?? 10_000,
@@ -109,7 +102,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
         this.#client,
         {
           invalidate: (keys) =>
-            keys ? keys.forEach((name) => this.#onChanged(local, name)) : local.clear(),
+            keys ? keys.forEach((name) => applyMessage(local, this.#prefix, name)) : local.clear(),
           reset: () => local.clear(),
           error: this.#report,
         },
@@ -352,21 +345,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
 
   /** Drops our local copies of entries carrying `tags`, in every scope. */
   #forgetTags(tags: readonly string[]): void {
-    const local = this.#local;
-    if (!local) return;
-    for (const scope of this.#scopes.all) {
-      for (const tag of tags) local.invalidateVersion(versionId(scope, tag));
-    }
-  }
-
-  /** A tracking message: an entry (metadata key) or a tag version changed. */
-  #onChanged(local: LocalTier<M>, name: Buffer): void {
-    const changed = decodeName(name);
-    const versions = `${this.#prefix}tv:{`;
-    if (!changed.startsWith(versions)) return local.invalidate(changed);
-    const close = changed.indexOf('}', versions.length);
-    const scope = Number(changed.slice(versions.length, close));
-    local.invalidateVersion(versionId(scope, changed.slice(close + 1)));
+    if (this.#local) forgetTags(this.#local, this.#scopes, tags);
   }
 
   #decode(
@@ -392,43 +371,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     this.#epoch++;
   };
 
-  /** The first commands after construction wait briefly for the connection instead of failing. */
-  async #waitForStartup(): Promise<void> {
-    const client = this.#client;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        client.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, STARTUP_WAIT_MS);
-      client.once('ready', done);
-      this.#endStartup = done;
-    });
-    this.#startup = undefined;
-    this.#endStartup = undefined;
-  }
-
   #assertOpen(): void {
     if (this.#closed) throw new StoreClosedError('RedisCacheStore');
   }
-}
-
-function connect(options: RedisCacheStoreOptions): Redis | Cluster {
-  if (options.cluster) {
-    const { nodes, options: clusterOptions = {} } = options.cluster;
-    return new Cluster(nodes, {
-      ...RESILIENT_CLUSTER_DEFAULTS,
-      ...clusterOptions,
-      redisOptions: { ...nodeDefaults(), ...clusterOptions.redisOptions },
-    });
-  }
-  return new Redis({ ...RESILIENT_DEFAULTS, connectionName: 'restash', ...options.clientOpts });
-}
-
-function nodeDefaults(): Omit<typeof RESILIENT_DEFAULTS, 'retryStrategy' | 'enableOfflineQueue'> & {
-  connectionName: string;
-} {
-  const { commandTimeout, connectTimeout, maxRetriesPerRequest } = RESILIENT_DEFAULTS;
-  return { commandTimeout, connectTimeout, maxRetriesPerRequest, connectionName: 'restash' };
 }

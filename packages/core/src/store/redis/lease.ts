@@ -1,0 +1,14 @@
+import type { Lease } from '../types.js';
+import type { Clock } from './reply.js';
+
+/** A lease of the Redis store: the scope's clock when it was taken, and where. */
+export class RedisLease implements Lease {
+  constructor(
+    readonly key: string,
+    readonly store: object,
+    readonly bucket: number,
+    readonly clock: Clock,
+    readonly takenAt: number,
+    readonly epoch: number,
+  ) {}
+}
