@@ -9,6 +9,7 @@ export {
 } from './store/redis/options.js';
 export type { ErrorReporter } from './report.js';
 export { HttpCache, type CacheHandle, type CachedRoute, type Invalidation } from './http/engine.js';
+export { capture, replayAtWrite, writeReplay, type Capture } from './http/node-response.js';
 export {
   frameworkCache,
   type FrameworkCache,
@@ -25,4 +26,5 @@ export type {
   InvalidateSpec,
   Pass,
   ReplayResponse,
+  WrittenHead,
 } from './http/types.js';

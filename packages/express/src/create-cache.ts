@@ -1,11 +1,13 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
+  capture,
   frameworkCache,
+  writeReplay,
   type CacheHandle,
   type FrameworkCache,
   type HttpCacheOptions,
 } from '@restash/core';
-import { capture, holdResponse, send } from './capture.js';
+import { holdResponse } from './hold-response.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -27,7 +29,8 @@ export type ExpressCache = FrameworkCache<RequestHandler, Request>;
 /**
  * Creates a response cache for Express 4 and 5. A hit is written with `res.end` (stored bytes
  * and headers, no serializer); a miss is captured at `res.end`, whether `res.send` or `res.json`
- * produced it; a response that starts with `res.write` is streamed and not stored.
+ * produced it, and judged on the head as written (after middleware such as express-session added
+ * their headers); a response that starts with `res.write` is streamed and not stored.
  *
  * @example
  * const cache = createCache({ store: new RedisCacheStore(), ttl: 60 });
@@ -41,9 +44,10 @@ export function createCache(options: HttpCacheOptions<Request> = {}): ExpressCac
       route
         .lookup({ method: req.method, url: req.originalUrl, headers: req.headers }, req)
         .then((decision) => {
-          if (decision.kind === 'hit') return void send(res, decision.response);
+          if (decision.kind === 'hit') return void writeReplay(res, decision.response);
+          const upstream = res.getHeaders();
           if (decision.xCache) res.setHeader('X-Cache', decision.xCache);
-          capture(res, decision);
+          capture(res, decision, upstream);
           next();
         })
         .catch((err: unknown) => {

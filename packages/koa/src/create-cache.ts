@@ -1,11 +1,12 @@
 import type { Context, Middleware, Next } from 'koa';
 import {
+  capture,
   frameworkCache,
   type CacheHandle,
   type FrameworkCache,
   type HttpCacheOptions,
 } from '@restash/core';
-import { applyFinish, captureBody, respond } from './respond.js';
+import { respond } from './respond.js';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -22,9 +23,10 @@ declare module 'koa' {
 export type KoaCache = FrameworkCache<Middleware, Context>;
 
 /**
- * Creates a response cache for Koa 2 and 3. A hit sets the stored status, headers and bytes and
- * ends the chain; a miss captures `ctx.body` after `await next()` (objects as the JSON Koa would
- * send); streamed bodies are not stored.
+ * Creates a response cache for Koa 2 and 3. A hit ends the chain and answers with the stored
+ * status, headers and bytes; a miss is captured as Koa writes it, after the whole middleware chain
+ * (objects as the JSON Koa sends, cookies koa-session set after `await next()` included), and
+ * nothing in `ctx` is changed for middleware upstream; streamed bodies are not stored.
  *
  * @example
  * const cache = createCache({ store: new RedisCacheStore(), ttl: 60 });
@@ -40,16 +42,20 @@ export function createCache(options: HttpCacheOptions<Context> = {}): KoaCache {
         ctx,
       );
       if (decision.kind === 'hit') return respond(ctx, decision.response);
+      const upstream = ctx.res.getHeaders();
       if (decision.xCache) ctx.set('X-Cache', decision.xCache);
+      // Watched where Koa writes it: after the whole chain, upstream middleware included.
+      const watch = capture(ctx.res, decision, upstream);
       try {
         await next();
       } catch (err) {
         const stale = decision.fail(ctx.response.headers);
-        if (!stale) throw err;
+        watch.failed(stale);
+        if (!stale?.replace) throw err;
         ctx.app.emit('error', err, ctx);
-        return applyFinish(ctx, stale);
+        ctx.status = stale.replace.status;
+        ctx.body = stale.replace.body ?? null;
       }
-      applyFinish(ctx, decision.finish(captureBody(ctx)));
     },
     invalidateOn: (invalidation, engine) => async (ctx: Context, next: Next) => {
       ctx.cache = engine.handle;

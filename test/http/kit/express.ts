@@ -1,9 +1,13 @@
 import express4 from 'express4';
 import express5 from 'express5';
+import { randomUUID } from 'node:crypto';
+import compression from 'compression';
+import cors from 'cors';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import session from 'express-session';
 import { createCache } from '@restash/express';
 import { cacheOptions, invalidateOnSpec, listen, routeOptions, stopServer } from './shared';
-import type { AppSpec, BuiltApp, Kit, Reply, RouteSpec, View } from './types';
+import type { AppSpec, BuiltApp, Kit, Reply, RouteSpec, Upstream, View } from './types';
 
 type ExpressFactory = typeof import('express');
 
@@ -15,8 +19,25 @@ function view(req: Request): View {
     url: req.originalUrl,
     cache: req.cache,
     native: req,
+    session: () => (req as unknown as { session?: Record<string, unknown> }).session,
   };
 }
+
+const UPSTREAM: Record<Upstream, () => RequestHandler> = {
+  session: () => session({ secret: 'kit', resave: false, saveUninitialized: false }),
+  envelope: () => (_req, res, next) => {
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => json({ ok: true, data: body });
+    next();
+  },
+  cors: () => cors({ origin: true }),
+  compression: () => compression({ threshold: 0 }),
+  trace: () => (_req, res, next) => {
+    res.setHeader('X-Trace-Id', randomUUID());
+    res.setHeader('traceparent', `00-${randomUUID().replace(/-/g, '')}-00f067aa0ba902b7-01`);
+    next();
+  },
+};
 
 function write(res: Response, reply: Reply): void {
   if (reply.throws) throw new Error('handler failed');
@@ -57,6 +78,7 @@ function kit(name: string, factory: ExpressFactory): Kit {
     async build(spec: AppSpec): Promise<BuiltApp> {
       const app = factory();
       const cache = makeCache(spec.cache);
+      for (const name of spec.upstream ?? []) app.use(UPSTREAM[name]());
       if (spec.attach) app.use(cache.attach());
       for (const route of spec.routes) {
         const chain: RequestHandler[] = [];

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import koaCors from '@koa/cors';
+import koaSession from 'koa-session';
 import Koa2 from 'koa2';
 import Koa3 from 'koa3';
 import type { Context, Middleware, Next } from 'koa';
@@ -12,7 +15,7 @@ import {
   routeOptions,
   stopServer,
 } from './shared';
-import type { AppSpec, BuiltApp, Kit, Reply, RouteSpec, View } from './types';
+import type { AppSpec, BuiltApp, Kit, Reply, RouteSpec, Upstream, View } from './types';
 
 type KoaClass = typeof import('koa');
 
@@ -25,8 +28,33 @@ function view(ctx: Context): View {
     url: ctx.originalUrl,
     cache: ctx.cache,
     native: ctx,
+    session: () => (ctx as { session?: Record<string, unknown> | null }).session ?? undefined,
   };
 }
+
+type KoaApp = { keys?: unknown };
+
+const UPSTREAM: Record<Upstream, (app: KoaApp) => Middleware> = {
+  session: (app) => {
+    app.keys = ['kit'];
+    return koaSession({}, app as never) as unknown as Middleware;
+  },
+  envelope: () => async (ctx, next) => {
+    await next();
+    if (ctx.status < 300 && ctx.body !== undefined && ctx.body !== null) {
+      ctx.body = { ok: true, data: ctx.body as unknown };
+    }
+  },
+  cors: () => koaCors({ origin: (ctx: Context) => ctx.get('Origin') }) as unknown as Middleware,
+  compression: () => {
+    throw new Error('the koa kit has no compression upstream');
+  },
+  trace: () => async (ctx, next) => {
+    ctx.set('X-Trace-Id', randomUUID());
+    ctx.set('traceparent', `00-${randomUUID().replace(/-/g, '')}-00f067aa0ba902b7-01`);
+    await next();
+  },
+};
 
 function write(ctx: Context, reply: Reply): void {
   if (reply.throws) throw new Error('handler failed');
@@ -78,6 +106,7 @@ function kit(name: string, Koa: KoaClass): Kit {
       const app = new Koa();
       app.silent = true;
       const cache = makeCache(spec.cache);
+      for (const name of spec.upstream ?? []) app.use(UPSTREAM[name](app));
       if (spec.attach) app.use(cache.attach());
       for (const route of spec.routes) {
         const chain: Middleware[] = [];

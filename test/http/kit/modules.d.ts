@@ -16,3 +16,8 @@ declare module 'koa3' {
   import Koa from 'koa';
   export = Koa;
 }
+
+declare module '@koa/cors' {
+  import type { Middleware } from 'koa';
+  export default function cors(options?: Record<string, unknown>): Middleware;
+}

@@ -23,7 +23,18 @@ export interface View {
   readonly cache: CacheHandle | undefined;
   /** The framework's own object: Express `req`, Koa `ctx`. */
   readonly native: object;
+  /** The session the `session` upstream middleware loaded (`req.session`, `ctx.session`). */
+  session(): Record<string, unknown> | undefined;
 }
+
+/**
+ * Real middleware mounted before the routes, in this order, as apps combine them with a cache:
+ * `session` (express-session / koa-session, a cookie for every new visitor whose session is
+ * written), `envelope` (wraps JSON bodies in `{ ok, data }`: Express by overriding `res.json`,
+ * Koa after `await next()`), `cors` (cors / @koa/cors), `compression` (Express only) and `trace`
+ * (sets `X-Trace-Id` and `traceparent` per request before the route).
+ */
+export type Upstream = 'session' | 'envelope' | 'cors' | 'compression' | 'trace';
 
 /** What a handler answers; exactly one body field (or none for an empty body). */
 export interface Reply {
@@ -59,6 +70,8 @@ export interface RouteSpec {
 
 export interface AppSpec {
   cache?: HttpCacheOptions<View>;
+  /** Middleware before everything else (see {@link Upstream}). */
+  upstream?: Upstream[];
   /** `app.use(cache.attach())` before the routes. */
   attach?: boolean;
   routes: RouteSpec[];

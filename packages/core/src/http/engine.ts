@@ -31,6 +31,7 @@ import type {
   InvalidateSpec,
   Pass,
   ReplayResponse,
+  WrittenHead,
 } from './types.js';
 
 /** A cached route: adapters call `lookup` for each request. */
@@ -242,30 +243,38 @@ export class HttpCache<C> {
     return this.#miss(request, stale, {
       abandon: () => settle(undefined),
       store: (response) => {
+        // Decided twice: now, to prepare the response (its validator), and once written, on the
+        // head as it went out: middleware may still add Set-Cookie, Cache-Control or Vary then.
         if (!response || !lease || !isStorable(response, route, keys.user)) {
           settle(undefined);
           return FINISH;
         }
         const groups = parseCacheGroups(headerValue(response.headers, 'cache-groups'));
         const tags = [...keys.tags, ...groups];
-        const { ttl, staleWhileRevalidate: swr, staleIfError: sie } = route;
-        const metadata = responseMetadata(response, ttl, swr, sie, Date.now(), tags);
-        const job = {
-          body: response.body,
-          headers: response.headers,
-          metadata,
-          lease,
-          primary: keys.primary,
-          key,
-          knownVary: vary,
-          ttl: ttl + Math.max(swr, sie),
-          tags,
+        const { ttl, staleWhileRevalidate: swr, staleIfError: sie, unstored } = route;
+        const metadata = responseMetadata(response, ttl, swr, sie, Date.now(), tags, unstored);
+        const written = (head: WrittenHead | undefined): void => {
+          if (!head || !isStorable({ ...response, ...head }, route, keys.user)) {
+            settle(undefined);
+            return;
+          }
+          const job = {
+            body: response.body,
+            headers: head.headers,
+            metadata,
+            lease,
+            primary: keys.primary,
+            key,
+            knownVary: vary,
+            ttl: ttl + Math.max(swr, sie),
+            tags,
+          };
+          this.#track(this.#fill(job).then(settle));
         };
-        this.#track(this.#fill(job).then(settle));
         // The client that caused the store gets the validator the entry will answer to.
-        return response.headers.etag === undefined
-          ? { ...FINISH, setHeaders: { etag: metadata.etag } }
-          : FINISH;
+        const setHeaders: Record<string, string> = {};
+        if (response.headers.etag === undefined) setHeaders.etag = metadata.etag;
+        return { ...FINISH, setHeaders, written };
       },
     });
   }
@@ -352,11 +361,18 @@ export class HttpCache<C> {
       kind: 'pass',
       xCache: this.#debug ? 'MISS' : undefined,
       finish: (response) => {
-        if (response && stale && response.status >= 500) {
+        try {
+          if (response && stale && response.status >= 500) {
+            leader?.abandon();
+            return this.#replaceWithStale(stale, request, response.headers);
+          }
+          return leader ? leader.store(response) : FINISH;
+        } catch (err) {
+          // Whatever went wrong, the response goes out and nobody waits for it in vain.
+          this.#report(err);
           leader?.abandon();
-          return this.#replaceWithStale(stale, request, response.headers);
+          return FINISH;
         }
-        return leader ? leader.store(response) : FINISH;
       },
       fail: (headers) => {
         leader?.abandon();

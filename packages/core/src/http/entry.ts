@@ -26,8 +26,8 @@ export type VaryMetadata = { kind: 'vary'; vary: string[] };
 
 export type EntryMetadata = ResponseMetadata | VaryMetadata;
 
-/** Headers that describe one transfer or one request, not the resource: never stored. */
-const UNSTORED = new Set([
+/** Headers that describe one transfer or one connection, not the resource: never stored. */
+const HOP_BY_HOP = [
   'age',
   'cache-groups',
   'connection',
@@ -37,23 +37,56 @@ const UNSTORED = new Set([
   'proxy-authenticate',
   'proxy-authorization',
   'proxy-connection',
-  'request-id',
-  'server-timing',
   'set-cookie',
   'te',
   'trailer',
   'transfer-encoding',
   'upgrade',
   'x-cache',
+];
+
+/**
+ * Headers that identify one request (tracing and correlation ids, W3C Trace Context, B3, vendor
+ * trace headers, timings): replayed on a hit they would mislabel another request. Extend with
+ * the `unstoredHeaders` option.
+ */
+export const PER_REQUEST_HEADERS = [
+  'b3',
+  'baggage',
+  'request-id',
+  'sentry-trace',
+  'server-timing',
+  'traceparent',
+  'tracestate',
+  'uber-trace-id',
+  'x-amzn-requestid',
+  'x-amzn-trace-id',
+  'x-b3-flags',
+  'x-b3-parentspanid',
+  'x-b3-sampled',
+  'x-b3-spanid',
+  'x-b3-traceid',
+  'x-cloud-trace-context',
   'x-correlation-id',
+  'x-datadog-parent-id',
+  'x-datadog-trace-id',
   'x-request-id',
   'x-response-time',
-]);
+  'x-span-id',
+  'x-trace-id',
+];
+
+/** Never stored, whatever the options say. */
+const UNSTORED = new Set([...HOP_BY_HOP, ...PER_REQUEST_HEADERS]);
 
 /** Headers a 304 repeats (RFC 9110 15.4.5). */
 const NOT_MODIFIED_HEADERS = ['cache-control', 'content-location', 'etag', 'expires', 'vary'];
 
-/** The metadata to store for a captured response. */
+/**
+ * The metadata to store for a captured response: its headers but those of one transfer or one
+ * request, those in `unstored` (lower-case) and those upstream middleware set before the route
+ * and the route left as they were.
+ */
 export function responseMetadata(
   response: CapturedResponse,
   ttl: number,
@@ -61,18 +94,26 @@ export function responseMetadata(
   sie: number,
   now: number,
   tags: string[],
+  unstored: ReadonlySet<string>,
 ): ResponseMetadata {
   const connectionListed = listTokens(headerValue(response.headers, 'connection'));
+  const upstream = response.upstream ?? {};
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(response.headers)) {
     const lower = name.toLowerCase();
-    if (value === undefined || UNSTORED.has(lower) || connectionListed.includes(lower)) continue;
+    if (value === undefined || UNSTORED.has(lower) || unstored.has(lower)) continue;
+    if (connectionListed.includes(lower) || sameValue(upstream[lower], value)) continue;
     headers[lower] = Array.isArray(value) ? value.map(String) : String(value);
   }
   const etag = headerValue(headers, 'etag') ?? weakEtag(response.body);
   headers.etag = etag;
   const { status } = response;
   return { kind: 'response', status, headers, etag, storedAt: now, ttl, swr, sie, tags };
+}
+
+function sameValue(before: unknown, after: unknown): boolean {
+  if (before === undefined) return false;
+  return String(before) === String(after);
 }
 
 /** The stored metadata if it has the shape this version writes, else `undefined`. */

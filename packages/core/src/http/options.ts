@@ -31,6 +31,11 @@ export interface RouteOptions<C> {
   staleIfError?: number;
   /** Cache responses to requests with `Authorization` on a route without `perUser`. */
   shared?: boolean;
+  /**
+   * Response headers never stored or replayed, beyond the built-in list of per-request headers
+   * (tracing ids, `Set-Cookie`, …). A route's list adds to the cache's.
+   */
+  unstoredHeaders?: readonly string[];
 }
 
 /** Options of `createCache`. */
@@ -53,6 +58,8 @@ export interface ResolvedRoute<C> {
   staleWhileRevalidate: number;
   staleIfError: number;
   shared: boolean;
+  /** Lower-case names of the headers not to store (the options' lists, not the built-in one). */
+  unstored: ReadonlySet<string>;
 }
 
 const ROUTE_KEYS = [
@@ -64,6 +71,7 @@ const ROUTE_KEYS = [
   'staleWhileRevalidate',
   'staleIfError',
   'shared',
+  'unstoredHeaders',
 ] as const;
 const CACHE_KEYS = [...ROUTE_KEYS.filter((k) => k !== 'tags'), 'store', 'debugHeaders', 'onError'];
 
@@ -101,6 +109,11 @@ export function resolveRoute<C>(
     staleWhileRevalidate: options.staleWhileRevalidate ?? defaults.staleWhileRevalidate ?? 0,
     staleIfError: options.staleIfError ?? defaults.staleIfError ?? 0,
     shared: options.shared ?? defaults.shared ?? false,
+    unstored: new Set(
+      [...(defaults.unstoredHeaders ?? []), ...(options.unstoredHeaders ?? [])].map((name) =>
+        name.toLowerCase(),
+      ),
+    ),
   };
 }
 
@@ -153,6 +166,7 @@ function checkRouteFields<C>(where: string, options: Omit<RouteOptions<C>, 'tags
   checkFunction(`${where}perUser`, options.perUser);
   checkFunction(`${where}key`, options.key);
   checkBoolean(`${where}shared`, options.shared);
+  checkStringArray(`${where}unstoredHeaders`, options.unstoredHeaders);
   const { statuses } = options;
   if (
     statuses !== undefined &&

@@ -10,12 +10,23 @@ export interface CacheRequest {
   headers: IncomingHttpHeaders;
 }
 
-/** A response as the handler produced it, before it is sent. */
+/** A response as the route produced it, at the moment it is written. */
 export interface CapturedResponse {
   status: number;
   headers: OutgoingHttpHeaders;
-  /** The exact bytes the handler sent. */
+  /** The exact bytes written. */
   body: Buffer;
+  /**
+   * The headers the app had set before the route ran (upstream middleware: cors, tracing…). They
+   * belong to each request, so those still unchanged are not stored.
+   */
+  upstream?: OutgoingHttpHeaders;
+}
+
+/** The status and headers as they went out, after every middleware had its say. */
+export interface WrittenHead {
+  status: number;
+  headers: OutgoingHttpHeaders;
 }
 
 /** A response the adapter must send as is (a hit, a 304, a stale answer). */
@@ -35,14 +46,19 @@ export interface Hit {
   response: ReplayResponse;
 }
 
-/** Run the handler, then call `finish` with what it produced, before it is sent. */
+/**
+ * Run the handler, then call `finish` with what it produced when it is written, and the `written`
+ * the finish returns once the head went out. Every request that reaches a pass must end in
+ * exactly one `finish` or `fail` call (a stream, an abort or a throw included): requests of other
+ * clients may wait for it.
+ */
 export interface Pass {
   kind: 'pass';
   /** Set as `X-Cache` before the handler runs (`undefined` when debug headers are off). */
   xCache: 'MISS' | 'BYPASS' | undefined;
   /**
-   * Called once with the handler's buffered response, or `undefined` when it streamed or failed
-   * without a response, right before the response is sent. The adapter applies the returned
+   * Called once with the buffered response as it is about to be written, or `undefined` when it
+   * streamed, was aborted or failed without a response. The adapter applies the returned
    * {@link Finish}.
    */
   finish(response: CapturedResponse | undefined): Finish;
@@ -61,6 +77,12 @@ export interface Finish {
   setHeaders?: Readonly<Record<string, string>>;
   /** Send this instead of the handler's response (after removing `removeHeaders`). */
   replace?: ReplayResponse;
+  /**
+   * When present, call it exactly once after the response was written, with the head as it went
+   * out (headers that middleware added while writing included), or `undefined` if writing failed:
+   * whether the response is stored is decided on that.
+   */
+  written?(head: WrittenHead | undefined): void;
 }
 
 /** What `invalidate` drops. */
