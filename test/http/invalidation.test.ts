@@ -22,6 +22,10 @@ import { waitFor } from '../harness';
 const env = useEnvironment();
 forbidUnhandledRejections();
 
+const boom = (): never => {
+  throw new Error('a bug in the spec');
+};
+
 describe.each(ADAPTERS)('%s', (_name, kit) => {
   describe.each(STORES)('on %s', (storeKind) => {
     const store = () => env.store(storeKind, { tracking: false });
@@ -78,6 +82,28 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
       expect(write.status).toBeGreaterThanOrEqual(400);
       expect(probe.count('invalidateTags')).toBe(0);
       expect((await get(app, '/list')).headers['x-cache']).toBe('HIT');
+    });
+
+    test.each([
+      ['throws', () => boom()],
+      ['returns something else than a list', () => 'products' as unknown as string[]],
+    ])('an invalidateOn function that %s fails the write’s response', async (_what, tags) => {
+      let written = 0;
+      const app = await env.build(kit, {
+        cache: { store: store() },
+        routes: [
+          {
+            path: '/list',
+            method: 'post',
+            invalidateOn: { tags },
+            handler: () => (written++, { status: 201, text: 'created' }),
+          },
+        ],
+      });
+      const write = await call(app, 'post', '/list');
+      expect(written).toBe(1);
+      expect(write.status).toBe(500);
+      expect(write.text).not.toBe('created');
     });
 
     test('invalidateOn keys, tags and users may be functions of the request', async () => {

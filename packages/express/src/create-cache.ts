@@ -57,7 +57,7 @@ export function createCache(options: HttpCacheOptions<Request> = {}): ExpressCac
     },
     invalidateOn: (invalidation, engine) => (req: Request, res: Response, next: NextFunction) => {
       req.cache = engine.handle;
-      holdResponse(res, () => invalidation(req, res.statusCode));
+      holdResponse(res, () => invalidation(req, res.statusCode), next);
       next();
     },
     attach: (engine) => (req: Request, _res: Response, next: NextFunction) => {

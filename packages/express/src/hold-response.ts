@@ -5,9 +5,15 @@ type End = Response['end'];
 
 /**
  * Holds the first `write`/`end` of a response until `before` (run at that moment, when the status
- * is final) has settled, so work like an invalidation completes before the client hears back.
+ * is final) has settled, so work like an invalidation completes before the client hears back. If
+ * `before` rejects, what was held is dropped and the error goes to `fail` (Express's error path:
+ * the client gets the app's error response instead).
  */
-export function holdResponse(res: Response, before: () => Promise<void> | undefined): void {
+export function holdResponse(
+  res: Response,
+  before: () => Promise<void> | undefined,
+  fail: (err: unknown) => void,
+): void {
   const write = res.write as Write;
   const end = res.end as End;
   const queued: [(...a: unknown[]) => unknown, unknown[]][] = [];
@@ -24,12 +30,16 @@ export function holdResponse(res: Response, before: () => Promise<void> | undefi
           restore();
           return original.apply(this, args);
         }
-        held
-          .then(() => {
+        held.then(
+          () => {
             restore();
             for (const [fn, fnArgs] of queued) fn.apply(res, fnArgs);
-          })
-          .catch((err: unknown) => res.destroy(err as Error));
+          },
+          (err: unknown) => {
+            restore();
+            fail(err);
+          },
+        );
       }
       queued.push([original, args]);
       return reply(this);

@@ -41,7 +41,8 @@ export interface CachedRoute<C> {
 
 /**
  * What `invalidateOn` runs once the write's status is final: for a 2xx it invalidates and
- * resolves when the store confirmed (never rejecting); otherwise it returns `undefined`.
+ * resolves when the store confirmed; otherwise it returns `undefined`. It rejects only when the
+ * spec's functions fail (see {@link HttpCache.invalidation}).
  */
 export type Invalidation<C> = (context: C, status: number) => Promise<void> | undefined;
 
@@ -144,15 +145,26 @@ export class HttpCache<C> {
 
   /**
    * Checks an `invalidateOn` spec (TypeErrors name the field) and returns what runs after the
-   * write: it invalidates only for a 2xx status (else returns `undefined`) and never rejects.
+   * write: for a 2xx status it invalidates and resolves when the store confirmed (store trouble
+   * goes to `onError` and the retries, as with {@link HttpCache.invalidate}); otherwise it returns
+   * `undefined`. It rejects only when the spec itself fails — a function that throws or returns
+   * something else than a list — so the adapter fails the write's response instead of hiding a
+   * programming error behind a 2xx.
    */
   invalidation(spec: InvalidateOnSpec<C>): Invalidation<C> {
     checkInvalidateOnSpec(spec);
     return (context, status) => {
       if (status < 200 || status > 299) return undefined;
-      return Promise.resolve()
-        .then(() => this.invalidate(resolveInvalidation(spec, context)))
-        .catch(this.#report);
+      let resolved: InvalidateSpec;
+      try {
+        resolved = resolveInvalidation(spec, context);
+        checkInvalidateSpec(resolved);
+      } catch (err) {
+        return Promise.reject(
+          new Error('invalidateOn failed to name what to invalidate', { cause: err }),
+        );
+      }
+      return this.invalidate(resolved);
     };
   }
 
