@@ -41,8 +41,14 @@ export function createCache(options: HttpCacheOptions<Request> = {}): ExpressCac
   return frameworkCache<RequestHandler, Request>(options, {
     route: (route, engine) => (req: Request, res: Response, next: NextFunction) => {
       req.cache = engine.handle;
+      // The route Express matched (inside app.get(path, cache.route(), …)): see CacheRequest.
+      const matched = req.route as { path?: unknown } | undefined;
+      const where = matched && { pattern: req.baseUrl + String(matched.path), params: req.params };
       route
-        .lookup({ method: req.method, url: req.originalUrl, headers: req.headers }, req)
+        .lookup(
+          { method: req.method, url: req.originalUrl, headers: req.headers, route: where },
+          req,
+        )
         .then((decision) => {
           if (decision.kind === 'hit') return void writeReplay(res, decision.response);
           const upstream = res.getHeaders();

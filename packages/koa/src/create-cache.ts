@@ -37,8 +37,14 @@ export function createCache(options: HttpCacheOptions<Context> = {}): KoaCache {
   return frameworkCache<Middleware, Context>(options, {
     route: (route, engine) => async (ctx: Context, next: Next) => {
       ctx.cache = engine.handle;
+      // The route @koa/router matched, if it did: see CacheRequest.
+      const { _matchedRoute: pattern, params = {} } = ctx as {
+        _matchedRoute?: unknown;
+        params?: Record<string, unknown>;
+      };
+      const matched = pattern === undefined ? undefined : { pattern: String(pattern), params };
       const decision = await route.lookup(
-        { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers },
+        { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers, route: matched },
         ctx,
       );
       if (decision.kind === 'hit') return respond(ctx, decision.response);

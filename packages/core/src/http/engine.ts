@@ -19,7 +19,7 @@ import {
   type RouteOptions,
 } from './options.js';
 import { bypassReason, isStorable } from './policy.js';
-import { requestKeys } from './request-keys.js';
+import { keyTags, requestKeys } from './request-keys.js';
 import { InvalidationRetry } from './retry.js';
 import type {
   CacheRequest,
@@ -130,7 +130,7 @@ export class HttpCache<C> {
     const tags = [
       ...(spec.tags ?? []),
       ...(spec.users ?? []).map((user) => `user:${user}`),
-      ...(spec.keys ?? []).map((key) => `key:${key}`),
+      ...(spec.keys ?? []).flatMap(keyTags),
     ];
     if (tags.length === 0) return;
     this.#flights.clear();
@@ -203,7 +203,7 @@ export class HttpCache<C> {
     if (this.#closed || bypassReason(request, route)) return this.#bypass();
     const keys = requestKeys(route, request, context);
     // A failed invalidation of one of these tags is being retried: Redis may hold stale entries.
-    if (!keys || this.#retry.affects(keys.tags)) return this.#bypass();
+    if ('bypass' in keys || this.#retry.affects(keys.tags)) return this.#bypass();
 
     let key = keys.primary;
     let read = await this.#read(key, keys.tags);

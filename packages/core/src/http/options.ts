@@ -1,4 +1,5 @@
 import type { CacheStore } from '../store/types.js';
+import type { QueryFilter } from './key.js';
 import type { InvalidateSpec } from './types.js';
 import {
   checkBoolean,
@@ -36,10 +37,21 @@ export interface RouteOptions<C> {
    * (tracing ids, `Set-Cookie`, …). A route's list adds to the cache's.
    */
   unstoredHeaders?: readonly string[];
+  /**
+   * Which query parameters are part of the key: a list of names (`page`, or `filter` for
+   * `filter[…]`), or a test of a decoded name. Others are ignored: requests that differ only in
+   * them share an entry, so name every parameter the handler reads. Default: all of them.
+   */
+  query?: QueryFilter;
 }
 
 /** Options of `createCache`. */
 export interface HttpCacheOptions<C> extends Omit<RouteOptions<C>, 'tags'> {
+  /**
+   * Requests whose key (method, host, path, query, user and forwarded headers, as JSON) is longer
+   * than this many characters bypass the cache instead of adding an entry each. Default 2048.
+   */
+  maxKeyLength?: number;
   /** Where responses live. Default: a `MemoryCacheStore` owned (and closed) by the cache. */
   store?: CacheStore;
   /** Send `X-Cache` and `Age` (default `true`). */
@@ -60,6 +72,8 @@ export interface ResolvedRoute<C> {
   shared: boolean;
   /** Lower-case names of the headers not to store (the options' lists, not the built-in one). */
   unstored: ReadonlySet<string>;
+  query: QueryFilter | undefined;
+  maxKeyLength: number;
 }
 
 const ROUTE_KEYS = [
@@ -72,8 +86,15 @@ const ROUTE_KEYS = [
   'staleIfError',
   'shared',
   'unstoredHeaders',
+  'query',
 ] as const;
-const CACHE_KEYS = [...ROUTE_KEYS.filter((k) => k !== 'tags'), 'store', 'debugHeaders', 'onError'];
+const CACHE_KEYS = [
+  ...ROUTE_KEYS.filter((k) => k !== 'tags'),
+  'store',
+  'debugHeaders',
+  'onError',
+  'maxKeyLength',
+];
 
 /** Throws a TypeError naming the first bad `createCache` option. */
 export function checkCacheOptions<C>(options: HttpCacheOptions<C>): void {
@@ -81,6 +102,7 @@ export function checkCacheOptions<C>(options: HttpCacheOptions<C>): void {
   checkKnownKeys('createCache', options, CACHE_KEYS);
   checkRouteFields('', options);
   checkBoolean('debugHeaders', options.debugHeaders);
+  checkInteger('maxKeyLength', options.maxKeyLength, 1);
   checkFunction('onError', options.onError);
   const { store } = options;
   if (store !== undefined && !isStore(store)) {
@@ -109,6 +131,8 @@ export function resolveRoute<C>(
     staleWhileRevalidate: options.staleWhileRevalidate ?? defaults.staleWhileRevalidate ?? 0,
     staleIfError: options.staleIfError ?? defaults.staleIfError ?? 0,
     shared: options.shared ?? defaults.shared ?? false,
+    query: options.query ?? defaults.query,
+    maxKeyLength: defaults.maxKeyLength ?? 2048,
     unstored: new Set(
       [...(defaults.unstoredHeaders ?? []), ...(options.unstoredHeaders ?? [])].map((name) =>
         name.toLowerCase(),
@@ -167,6 +191,7 @@ function checkRouteFields<C>(where: string, options: Omit<RouteOptions<C>, 'tags
   checkFunction(`${where}key`, options.key);
   checkBoolean(`${where}shared`, options.shared);
   checkStringArray(`${where}unstoredHeaders`, options.unstoredHeaders);
+  if (typeof options.query !== 'function') checkStringArray(`${where}query`, options.query);
   const { statuses } = options;
   if (
     statuses !== undefined &&

@@ -8,6 +8,13 @@ export interface CacheRequest {
   url: string;
   /** Node's `req.headers` (lower-case names). */
   headers: IncomingHttpHeaders;
+  /**
+   * The route the framework's router matched, when the adapter knows it: its pattern (with the
+   * mount path) and the parameters the router decoded. Requests the router sends to one route
+   * with the same parameters share an entry, whatever case, trailing slash or percent-encoding
+   * their paths had.
+   */
+  route?: { pattern: string; params: Readonly<Record<string, unknown>> };
 }
 
 /** A response as the route produced it, at the moment it is written. */
