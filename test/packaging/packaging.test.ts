@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 // What users install: each package's dist/ loads with require() and with import, exposes the
@@ -58,4 +58,22 @@ describe.each(packages)('@restash/$name', ({ name, exports }) => {
     expect(existsSync(path.join(dist, 'index.d.ts'))).toBe(true);
     expect(existsSync(path.join(dist, 'index.d.cts'))).toBe(true);
   });
+});
+
+// One ioredis, the app's: a copy of our own would be a second client library at runtime, and its
+// classes would not type-check against the app's clients.
+test('ioredis (5 or 6) is a peer dependency of every package, imported by dist/, never bundled', () => {
+  for (const name of ['core', 'express', 'koa']) {
+    const pkg = JSON.parse(
+      readFileSync(path.join(root, 'packages', name, 'package.json'), 'utf8'),
+    ) as Record<string, Record<string, string> | undefined>;
+    expect(pkg.dependencies?.ioredis).toBeUndefined();
+    expect(pkg.peerDependencies?.ioredis?.split(/\s*\|\|\s*/)).toEqual(['^5.0.0', '^6.0.0']);
+  }
+  const dist = (file: string): string =>
+    readFileSync(path.join(root, 'packages/core/dist', file), 'utf8');
+  expect(dist('index.js')).toMatch(/^import .* from "ioredis";$/m);
+  expect(dist('index.cjs')).toMatch(/ = require\("ioredis"\);$/m);
+  expect(dist('index.js')).not.toMatch(/class Redis\b|class Cluster\b/);
+  expect(dist('index.d.ts')).toMatch(/^import .* from 'ioredis';$/m);
 });

@@ -5,6 +5,7 @@ export { RedisCacheStore } from './store/redis/redis-store.js';
 export {
   RESILIENT_CLUSTER_DEFAULTS,
   RESILIENT_DEFAULTS,
+  type IoredisClient,
   type RedisCacheStoreOptions,
 } from './store/redis/options.js';
 export type { ErrorReporter } from './report.js';

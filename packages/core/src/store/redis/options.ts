@@ -23,10 +23,11 @@ export interface RedisCacheStoreOptions {
    */
   cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
   /**
-   * Bring your own ioredis connection (`Redis` or `Cluster`). The store never quits it; the extra
-   * connections it opens for tracking are duplicates of it and are closed by `close()`.
+   * Bring your own ioredis connection (`Redis` or `Cluster`, ioredis 5 or 6, any `protocol`). The
+   * store never quits it; the extra connections it opens for tracking are duplicates of it (pinned
+   * to RESP2) and are closed by `close()`.
    */
-  client?: Redis | Cluster;
+  client?: IoredisClient;
   /** Largest entry (value plus metadata JSON) in bytes; a larger `set` rejects. Default 100 MiB. */
   maxEntrySize?: number;
   /**
@@ -41,6 +42,23 @@ export interface RedisCacheStoreOptions {
   maxSize?: number;
   /** Hears every Redis error the store absorbs (a failed get is a miss, it never throws). */
   errorCallback?: (err: unknown) => void;
+}
+
+/**
+ * An ioredis `Redis` or `Cluster` of ioredis 5 or 6, with any `protocol` and `replyMapping`.
+ *
+ * Described by shape rather than as ioredis's classes: those are nominal (private and protected
+ * members), so a client from another copy of ioredis than the one this package resolves — another
+ * major, or the same major installed twice — would not type-check as `client`, although the store
+ * uses nothing the two majors do not share.
+ */
+export interface IoredisClient {
+  readonly isCluster: boolean;
+  readonly status: string;
+  readonly options: { readonly keyPrefix?: string | undefined };
+  duplicate(...args: never[]): unknown;
+  evalsha(...args: never[]): unknown;
+  callBuffer(...args: never[]): unknown;
 }
 
 /**
@@ -131,7 +149,16 @@ export function isCluster(conn: Redis | Cluster): conn is Cluster {
   return (conn as { isCluster?: unknown }).isCluster === true;
 }
 
-function isIoredis(value: unknown): value is Redis | Cluster {
+/**
+ * `client` as the ioredis this package imports declares it. A client of another copy or major
+ * has other class types but the same behaviour for what the store calls (checked by `isIoredis`
+ * at construction; both majors are tested), so this only bridges the two sets of declarations.
+ */
+export function asConnection(client: IoredisClient): Redis | Cluster {
+  return client as Redis | Cluster;
+}
+
+function isIoredis(value: unknown): value is IoredisClient {
   return (
     typeof value === 'object' &&
     value !== null &&

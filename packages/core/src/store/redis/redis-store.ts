@@ -26,7 +26,13 @@ import {
 import { LocalTier, versionId } from './local-tier.js';
 import { applyMessage, forgetTags } from './local-messages.js';
 import { connect, waitForReady } from './connection.js';
-import { checkOptions, isCluster, keyPrefixOf, type RedisCacheStoreOptions } from './options.js';
+import {
+  asConnection,
+  checkOptions,
+  isCluster,
+  keyPrefixOf,
+  type RedisCacheStoreOptions,
+} from './options.js';
 import { RedisLease } from './lease.js';
 import { parseGetReply, toClock } from './reply.js';
 import { DELETE, GET, LEASE, SET, runScript } from './scripts.js';
@@ -75,7 +81,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     );
     this.#maxEntrySize = options.maxEntrySize ?? 100 * 1024 * 1024;
     this.#ownsClient = options.client === undefined;
-    this.#client = options.client ?? connect(options);
+    this.#client = options.client ? asConnection(options.client) : connect(options);
     this.#prefix = keyPrefixOf(this.#client);
     this.#scopes = isCluster(this.#client) && !pinsSlot(this.#prefix) ? BUCKET_SCOPES : ONE_SCOPE;
     if (this.#ownsClient) this.#client.on('error', this.#report);

@@ -6,13 +6,31 @@ const CHANNEL = '__redis__:invalidate';
 /** How often trackers verify that their connections and redirect are still in place. */
 export const HEALTH_CHECK_MS = 1000;
 
-/** Tracker connections keep the store's settings but never queue and never resubscribe alone. */
-export function trackerOptions(base: RedisOptions, role: 'reader' | 'invalidations'): RedisOptions {
+/**
+ * RESP2 for tracker connections, whatever the client they copy speaks. ioredis 6 speaks RESP3 by
+ * default, and Redis sends a RESP3 redirect target its invalidations as `invalidate` push frames,
+ * which ioredis 6 drops (it emits only pub/sub pushes): the local tier would silently stop hearing
+ * of other instances' writes. Over RESP2 they are messages on `__redis__:invalidate`, which every
+ * ioredis emits. `replyMapping: 'resp3'` would make ioredis 6 refuse `protocol: 2`; HIMPORT field
+ * sets prepare commands these connections never send (ioredis drops them from its own MONITOR
+ * duplicates too). ioredis 5 knows none of these options, ignores them, and speaks only RESP2.
+ */
+const RESP2 = { protocol: 2, replyMapping: 'legacy', himportFieldsets: undefined } as const;
+
+/**
+ * Tracker connections keep the store's settings but speak RESP2, never queue and never
+ * resubscribe alone.
+ */
+export function trackerOptions(
+  base: RedisOptions,
+  role: 'reader' | 'invalidations',
+): RedisOptions & typeof RESP2 {
   return {
     commandTimeout: base.commandTimeout ?? RESILIENT_DEFAULTS.commandTimeout,
     enableOfflineQueue: false,
     autoResubscribe: false,
     connectionName: `${base.connectionName ?? 'restash'}:${role}`,
+    ...RESP2,
   };
 }
 
