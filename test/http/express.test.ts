@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express4 from 'express4';
 import express5 from 'express5';
 import type { Express, NextFunction, Request, Response } from 'express';
@@ -51,6 +53,29 @@ describe.each(EXPRESS)('%s', (_name, factory) => {
     expect(hit.headers['x-cache']).toBe('HIT');
     expect(hit.text).toBe('{"sent":"as object"}');
     expect(hit.headers['content-type']).toBe(miss.headers['content-type']);
+  });
+
+  test('a response whose declared Content-Length disagrees with its body is not stored', async () => {
+    const a = await app((native, cache) =>
+      native.get('/cl', cache.route(), (_req, res) => {
+        res.setHeader('Content-Length', '10');
+        res.end(Buffer.from('x'.repeat(36)));
+      }),
+    );
+    // The client reads 10 bytes, then chokes on the rest: only its headers matter here.
+    const xCache = () =>
+      new Promise<unknown>((resolve) => {
+        const { port } = a.server.address() as AddressInfo;
+        const req = http.get({ host: '127.0.0.1', port, path: '/cl', agent: false }, (res) => {
+          resolve(res.headers['x-cache']);
+          res.resume();
+        });
+        req.on('error', () => {});
+      });
+    expect(await xCache()).toBe('MISS');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(a.cache.stats().stores).toBe(0);
+    expect(await xCache()).toBe('MISS');
   });
 
   test('res.end(bytes) without a content-type is replayed without one', async () => {

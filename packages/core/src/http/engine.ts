@@ -2,10 +2,10 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { MemoryCacheStore } from '../store/memory-store.js';
 import type { CacheStore, Lease } from '../store/types.js';
 import { safeReporter, throttledConsoleReporter, type ErrorReporter } from '../report.js';
-import { ageOf, parseMetadata, replay, responseMetadata, type VaryMetadata } from './entry.js';
+import { parseMetadata, responseMetadata, type VaryMetadata } from './entry.js';
 import { fill, type Found, type Shared } from './fill.js';
 import { Flights } from './flights.js';
-import { headerValue, parseCacheGroups } from './headers.js';
+import { headerValue, listTokens, parseCacheGroups } from './headers.js';
 import { variantKey } from './key.js';
 import {
   checkCacheOptions,
@@ -19,6 +19,7 @@ import {
   type RouteOptions,
 } from './options.js';
 import { bypassReason, isStorable } from './policy.js';
+import { ageOf, replay } from './replay.js';
 import { keyTags, requestKeys } from './request-keys.js';
 import { InvalidationRetry } from './retry.js';
 import type {
@@ -54,7 +55,9 @@ export interface CacheHandle {
 
 /** What a read found under one key. */
 interface Read {
-  found: Found | VaryMetadata | undefined;
+  found: Found | undefined;
+  /** A Vary marker, with the first variant it holds (its body is the marker's value). */
+  marker: (VaryMetadata & { found: Found | undefined }) | undefined;
   /** On a miss, the lease the store took with the read. */
   lease: Lease | undefined;
   /** Whether something was stored under the key (found, or present but unreadable). */
@@ -208,12 +211,17 @@ export class HttpCache<C> {
     let key = keys.primary;
     let read = await this.#read(key, keys.tags);
     let vary: readonly string[] | undefined;
-    if (read.found && 'vary' in read.found) {
-      vary = read.found.vary;
+    if (read.marker) {
+      const { marker } = read;
+      vary = marker.vary;
       key = variantKey(keys.primary, vary, request);
-      read = await this.#read(key, keys.tags);
+      // The marker holds the first variant it met; every other variant is an entry of its own.
+      read =
+        marker.variant === key && marker.found
+          ? { found: marker.found, marker: undefined, lease: undefined, present: true }
+          : await this.#read(key, keys.tags);
     }
-    let found = read.found && 'body' in read.found ? read.found : undefined;
+    let { found } = read;
     if (found && this.#retry.affects(found.metadata.tags ?? [])) found = undefined;
     const head = request.method === 'HEAD';
     let stale: Found | undefined;
@@ -270,22 +278,25 @@ export class HttpCache<C> {
             settle(undefined);
             return;
           }
+          const varies = [...new Set(listTokens(headerValue(head.headers, 'vary')))].sort();
           const job = {
             body: response.body,
-            headers: head.headers,
             metadata,
             lease,
             primary: keys.primary,
             key,
             knownVary: vary,
+            vary: varies,
+            variant: variantKey(keys.primary, varies, request),
             ttl: ttl + Math.max(swr, sie),
             tags,
           };
           this.#track(this.#fill(job).then(settle));
         };
-        // The client that caused the store gets the validator the entry will answer to.
+        // The client that caused the store gets the validator and the Date the entry will have.
         const setHeaders: Record<string, string> = {};
         if (response.headers.etag === undefined) setHeaders.etag = metadata.etag;
+        if (response.headers.date === undefined) setHeaders.date = String(metadata.headers.date);
         return { ...FINISH, setHeaders, written };
       },
     });
@@ -293,18 +304,22 @@ export class HttpCache<C> {
 
   /** Reads an entry; anything unreadable is a miss (a broken store must not break the route). */
   async #read(key: string, tags: readonly string[]): Promise<Read> {
+    const none = { found: undefined, marker: undefined, lease: undefined };
     try {
       const { entry, lease } = await this.#store.getOrLease(key, tags);
-      if (!entry) return { found: undefined, lease, present: false };
+      if (!entry) return { ...none, lease, present: false };
       const metadata = parseMetadata(entry.metadata);
-      if (!metadata) return { found: undefined, lease: undefined, present: true };
-      if (metadata.kind === 'vary') return { found: metadata, lease: undefined, present: true };
+      if (!metadata) return { ...none, present: true };
       const { value } = entry;
       const body = Buffer.isBuffer(value) ? value : Buffer.from(value);
-      return { found: { metadata, body }, lease: undefined, present: true };
+      if (metadata.kind === 'vary') {
+        const found = metadata.response && { metadata: metadata.response, body };
+        return { ...none, marker: { ...metadata, found }, present: true };
+      }
+      return { ...none, found: { metadata, body }, present: true };
     } catch (err) {
       this.#report(err);
-      return { found: undefined, lease: undefined, present: false };
+      return { ...none, present: false };
     }
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { etagMatches, headerValue, listTokens } from './headers.js';
-import type { CacheRequest, CapturedResponse, ReplayResponse } from './types.js';
+import { headerValue, listTokens } from './headers.js';
+import type { CapturedResponse } from './types.js';
 
 // A cached response is stored as its body (the value) and this metadata. Responses that vary get
 // a marker under their primary key naming the request headers they vary on.
@@ -19,10 +19,21 @@ export type ResponseMetadata = {
   sie: number;
   /** The tags it was stored under (so a hit can be held back while their invalidation retries). */
   tags?: string[];
+  /** Seconds of `Age` the response already had when it was stored (RFC 9111 4.2.3). */
+  age?: number;
 };
 
-/** Metadata of a Vary marker. */
-export type VaryMetadata = { kind: 'vary'; vary: string[] };
+/**
+ * Metadata of a Vary marker: the request headers the route's responses vary on. It also holds the
+ * first variant seen (its key and metadata; its body is the entry's value), so the first response
+ * of a varying route is stored like any other.
+ */
+export type VaryMetadata = {
+  kind: 'vary';
+  vary: string[];
+  variant?: string;
+  response?: ResponseMetadata;
+};
 
 export type EntryMetadata = ResponseMetadata | VaryMetadata;
 
@@ -32,7 +43,6 @@ const HOP_BY_HOP = [
   'cache-groups',
   'connection',
   'content-length',
-  'date',
   'keep-alive',
   'proxy-authenticate',
   'proxy-authorization',
@@ -79,9 +89,6 @@ export const PER_REQUEST_HEADERS = [
 /** Never stored, whatever the options say. */
 const UNSTORED = new Set([...HOP_BY_HOP, ...PER_REQUEST_HEADERS]);
 
-/** Headers a 304 repeats (RFC 9110 15.4.5). */
-const NOT_MODIFIED_HEADERS = ['cache-control', 'content-location', 'etag', 'expires', 'vary'];
-
 /**
  * The metadata to store for a captured response: its headers but those of one transfer or one
  * request, those in `unstored` (lower-case) and those upstream middleware set before the route
@@ -107,8 +114,23 @@ export function responseMetadata(
   }
   const etag = headerValue(headers, 'etag') ?? weakEtag(response.body);
   headers.etag = etag;
+  // A cache keeps the Date the response had (RFC 9111 4.2.3); the adapter sends this one.
+  headers.date ??= new Date(now).toUTCString();
   const { status } = response;
-  return { kind: 'response', status, headers, etag, storedAt: now, ttl, swr, sie, tags };
+  const metadata: ResponseMetadata = {
+    kind: 'response',
+    status,
+    headers,
+    etag,
+    storedAt: now,
+    ttl,
+    swr,
+    sie,
+    tags,
+  };
+  const age = /^\d+$/.exec(headerValue(response.headers, 'age')?.trim() ?? '');
+  if (age) metadata.age = Number(age[0]);
+  return metadata;
 }
 
 function sameValue(before: unknown, after: unknown): boolean {
@@ -119,9 +141,13 @@ function sameValue(before: unknown, after: unknown): boolean {
 /** The stored metadata if it has the shape this version writes, else `undefined`. */
 export function parseMetadata(raw: Record<string, unknown>): EntryMetadata | undefined {
   if (raw.kind === 'vary') {
-    return Array.isArray(raw.vary) && raw.vary.every((v) => typeof v === 'string')
-      ? (raw as VaryMetadata)
-      : undefined;
+    const ok =
+      Array.isArray(raw.vary) &&
+      raw.vary.every((v) => typeof v === 'string') &&
+      (raw.variant === undefined || typeof raw.variant === 'string') &&
+      (raw.response === undefined ||
+        parseMetadata(raw.response as Record<string, unknown>)?.kind === 'response');
+    return ok ? (raw as VaryMetadata) : undefined;
   }
   const ok =
     raw.kind === 'response' &&
@@ -133,44 +159,10 @@ export function parseMetadata(raw: Record<string, unknown>): EntryMetadata | und
     typeof raw.ttl === 'number' &&
     typeof raw.swr === 'number' &&
     typeof raw.sie === 'number' &&
+    (raw.age === undefined || typeof raw.age === 'number') &&
     (raw.tags === undefined ||
       (Array.isArray(raw.tags) && raw.tags.every((t) => typeof t === 'string')));
   return ok ? (raw as ResponseMetadata) : undefined;
-}
-
-/** Seconds since the response was stored (never negative across app instances' clocks). */
-export function ageOf(metadata: ResponseMetadata, now: number): number {
-  return Math.max(0, Math.floor((now - metadata.storedAt) / 1000));
-}
-
-/**
- * The response to send for a stored entry: the stored status, headers and bytes, or a bodiless
- * 304 when the request's If-None-Match matches the entry's ETag.
- */
-export function replay(
-  metadata: ResponseMetadata,
-  body: Buffer,
-  request: CacheRequest,
-  debug: { xCache: string; age: number } | undefined,
-): ReplayResponse {
-  const notModified = etagMatches(headerValue(request.headers, 'if-none-match'), metadata.etag);
-  let headers: Record<string, string | string[]>;
-  if (notModified) {
-    headers = {};
-    for (const name of NOT_MODIFIED_HEADERS) {
-      const value = metadata.headers[name];
-      if (value !== undefined) headers[name] = value;
-    }
-  } else {
-    headers = { ...metadata.headers, 'content-length': String(body.length) };
-  }
-  if (debug) {
-    headers['x-cache'] = debug.xCache;
-    headers.age = String(debug.age);
-  }
-  return notModified
-    ? { status: 304, headers, body: undefined }
-    : { status: metadata.status, headers, body };
 }
 
 function weakEtag(body: Buffer): string {

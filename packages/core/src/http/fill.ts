@@ -1,7 +1,5 @@
-import type { OutgoingHttpHeaders } from 'node:http';
 import type { CacheStore, Lease } from '../store/types.js';
 import type { ResponseMetadata, VaryMetadata } from './entry.js';
-import { headerValue, listTokens } from './headers.js';
 
 /** A stored response as read back. */
 export interface Found {
@@ -19,15 +17,17 @@ export interface Shared extends Found {
 /** Everything a miss's leader needs to store its response. */
 export interface Fill {
   body: Buffer;
-  headers: OutgoingHttpHeaders;
   metadata: ResponseMetadata;
   lease: Lease;
   /** The key the request read first (before Vary applied). */
   primary: string;
-  /** The key to store under (the variant key once the response is known to vary). */
+  /** The key the lease is for (the variant key when the marker was known). */
   key: string;
-  /** What the stored Vary marker says the response varies on, if there is one. */
+  /** What the stored Vary marker says the response varies on, if there was one. */
   knownVary: readonly string[] | undefined;
+  /** What the response as written varies on (sorted), and this request's key for it. */
+  vary: readonly string[];
+  variant: string;
   /** Seconds to keep the entry (fresh time plus grace). */
   ttl: number;
   tags: readonly string[];
@@ -35,17 +35,16 @@ export interface Fill {
 
 /**
  * Stores a response under its lease; resolves what waiting requests may serve, or `undefined`
- * when nothing was stored (refused lease, a Vary marker, store trouble, which throws).
+ * when nothing was stored (refused lease, the route's Vary changed; store trouble throws).
  */
 export async function fill(store: CacheStore, job: Fill): Promise<Shared | undefined> {
-  const { body, metadata, lease, ttl, tags, knownVary } = job;
-  const vary = [...new Set(listTokens(headerValue(job.headers, 'vary')))].sort();
+  const { body, metadata, lease, ttl, tags, knownVary, vary, variant } = job;
   if (knownVary === undefined && vary.length > 0) {
-    // First sight of a varying response: remember what it varies on. The next miss stores
-    // its variant under a lease of its own key.
-    const marker: VaryMetadata = { kind: 'vary', vary };
-    await store.setLeased(lease, Buffer.alloc(0), marker, ttl, tags);
-    return undefined;
+    // First sight of a varying response: the marker says what it varies on and holds this
+    // first variant; later variants are stored under keys of their own.
+    const marker: VaryMetadata = { kind: 'vary', vary: [...vary], variant, response: metadata };
+    if (!(await store.setLeased(lease, body, marker, ttl, tags))) return undefined;
+    return { metadata, body, vary, variant };
   }
   if (knownVary !== undefined && knownVary.join() !== vary.join()) {
     await store.delete(job.primary); // the route changed what it varies on

@@ -60,12 +60,3 @@ export function parseCacheGroups(value: string | undefined): string[] {
   }
   return groups;
 }
-
-/** Whether an If-None-Match value matches `etag` (weak comparison, RFC 9110 13.1.2). */
-export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (ifNoneMatch === undefined) return false;
-  if (ifNoneMatch.trim() === '*') return true;
-  const opaque = (tag: string): string => tag.trim().replace(/^W\//, '');
-  const ours = opaque(etag);
-  return ifNoneMatch.split(',').some((tag) => opaque(tag) === ours);
-}

@@ -49,8 +49,12 @@ export function capture(res: ServerResponse, pass: Pass, upstream: OutgoingHttpH
     restore();
     if (replacement) return writeFinish(res, end, replacement, args);
     if (!open) return (end as (...a: Args) => ServerResponse).apply(this, args);
-    const [chunk, encoding] = args;
-    return writeFinish(res, end, finish(toBuffer(chunk, encoding)), args);
+    const [chunk, encoding, ...rest] = args;
+    const body = toBuffer(chunk, encoding);
+    // Sent as bytes: Node writes a string body in one piece with the head, encoding both as
+    // UTF-8, which would mangle header bytes outside ASCII (RFC 9110 obs-text, e.g. in an ETag).
+    const callback = typeof encoding === 'function' ? [encoding] : rest;
+    return writeFinish(res, end, finish(body), chunk === undefined ? args : [body, ...callback]);
   } as End;
   // The client went away before a response: let requests waiting for this one move on.
   res.once('close', () => {

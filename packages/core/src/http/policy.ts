@@ -46,8 +46,12 @@ export function isStorable<C>(
   if (!route.statuses.has(response.status)) return false;
   if (headers['set-cookie'] !== undefined) return false;
   const directives = cacheControl(headerValue(headers, 'cache-control'));
-  if (directives.has('no-store')) return false;
+  // no-cache: never reused without revalidation (RFC 9111 5.2.2.4), which this cache does not do.
+  if (directives.has('no-store') || directives.has('no-cache')) return false;
   if (directives.has('private') && user === undefined) return false;
   if (listTokens(headerValue(headers, 'vary')).includes('*')) return false;
+  // A declared length the body disagrees with: the client got something else than the body.
+  const length = headerValue(headers, 'content-length');
+  if (length !== undefined && Number(length) !== response.body.length) return false;
   return true;
 }
