@@ -130,6 +130,50 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
   });
 });
 
+describe.each(ADAPTERS)('%s, freshness: headers', (_name, kit) => {
+  test('freshness comes from the response; an expired entry is revalidated and a 304 refreshes it', async () => {
+    let calls = 0;
+    const seen: (string | undefined)[] = [];
+    const app = await env.build(kit, {
+      cache: { store: env.store('redis', { tracking: false }), freshness: 'headers' },
+      routes: [
+        {
+          path: '/fresh',
+          cache: {},
+          handler: (v) => {
+            calls++;
+            seen.push(v.header('if-none-match'));
+            return {
+              headers: { 'Cache-Control': 'max-age=1', ETag: '"v1"' },
+              text: 'body v1',
+              conditional: true,
+            };
+          },
+        },
+        { path: '/unstated', cache: {}, handler: () => (calls++, { text: 'no freshness' }) },
+      ],
+    });
+    await get(app, '/fresh');
+    await storedCount(app, 1);
+    expect((await get(app, '/fresh')).headers['x-cache']).toBe('HIT');
+    await sleep(1100);
+    const revalidated = await get(app, '/fresh');
+    expect([revalidated.status, revalidated.text]).toEqual([200, 'body v1']);
+    expect(revalidated.headers['x-cache']).toBe('REVALIDATED');
+    // The handler was asked with the stored ETag (Koa's conditional middleware sets its own).
+    expect(seen[0]).toBeUndefined();
+    expect(seen[1]).toMatch(kit.framework === 'express' ? /^"v1"$/ : /^W\//);
+    await storedCount(app, 2);
+    expect((await get(app, '/fresh')).headers['x-cache']).toBe('HIT');
+    // Without freshness of its own (and no route ttl as heuristic), nothing is stored.
+    const before = calls;
+    await get(app, '/unstated');
+    await sleep(50);
+    expect((await get(app, '/unstated')).headers['x-cache']).toBe('MISS');
+    expect(calls - before).toBe(2);
+  });
+});
+
 /** The bytes of one response header, as they came over the wire. */
 async function rawHeader(app: BuiltApp, path: string, name: string): Promise<Buffer | undefined> {
   const { port } = app.server.address() as AddressInfo;

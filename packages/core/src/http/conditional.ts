@@ -33,7 +33,7 @@ const HTTP_DATE = [
 ];
 
 /** An HTTP-date in ms, or `undefined` if `value` is not one. */
-function httpDate(value: string | undefined): number | undefined {
+export function httpDate(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (!HTTP_DATE.some((form) => form.test(trimmed))) return undefined;

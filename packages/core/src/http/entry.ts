@@ -21,6 +21,10 @@ export type ResponseMetadata = {
   tags?: string[];
   /** Seconds of `Age` the response already had when it was stored (RFC 9111 4.2.3). */
   age?: number;
+  /** The ETag is the cache's (a hash of the body), not the origin's: not a validator for it. */
+  generatedEtag?: true;
+  /** Revalidated with the origin once expired (a `freshness: 'headers'` route). */
+  revalidate?: true;
 };
 
 /**
@@ -112,7 +116,8 @@ export function responseMetadata(
     if (connectionListed.includes(lower) || sameValue(upstream[lower], value)) continue;
     headers[lower] = Array.isArray(value) ? value.map(String) : String(value);
   }
-  const etag = headerValue(headers, 'etag') ?? weakEtag(response.body);
+  const ownEtag = headerValue(headers, 'etag');
+  const etag = ownEtag ?? weakEtag(response.body);
   headers.etag = etag;
   // A cache keeps the Date the response had (RFC 9111 4.2.3); the adapter sends this one.
   headers.date ??= new Date(now).toUTCString();
@@ -130,6 +135,7 @@ export function responseMetadata(
   };
   const age = /^\d+$/.exec(headerValue(response.headers, 'age')?.trim() ?? '');
   if (age) metadata.age = Number(age[0]);
+  if (ownEtag === undefined) metadata.generatedEtag = true;
   return metadata;
 }
 
@@ -160,6 +166,8 @@ export function parseMetadata(raw: Record<string, unknown>): EntryMetadata | und
     typeof raw.swr === 'number' &&
     typeof raw.sie === 'number' &&
     (raw.age === undefined || typeof raw.age === 'number') &&
+    (raw.generatedEtag === undefined || raw.generatedEtag === true) &&
+    (raw.revalidate === undefined || raw.revalidate === true) &&
     (raw.tags === undefined ||
       (Array.isArray(raw.tags) && raw.tags.every((t) => typeof t === 'string')));
   return ok ? (raw as ResponseMetadata) : undefined;

@@ -18,15 +18,45 @@ export function listTokens(value: string | undefined): string[] {
     .filter((token) => token.length > 0);
 }
 
-/** Cache-Control directive names (lower-cased) mapped to their values ('' when valueless). */
+/**
+ * Cache-Control directives (RFC 9111 5.2): lower-cased names mapped to their arguments, unquoted
+ * ('' when there is none). A quoted argument may hold commas and `=`; the first occurrence of a
+ * directive wins.
+ */
 export function cacheControl(value: string | undefined): Map<string, string> {
   const directives = new Map<string, string>();
-  for (const part of (value ?? '').split(',')) {
-    const [name = '', ...rest] = part.split('=');
-    const key = name.trim().toLowerCase();
-    if (key) directives.set(key, rest.join('=').trim().replace(/^"|"$/g, ''));
+  if (!value) return directives;
+  let i = 0;
+  while (i < value.length) {
+    const nameEnd = indexOfAny(value, ',=', i);
+    const name = value.slice(i, nameEnd).trim().toLowerCase();
+    let argument = '';
+    i = nameEnd;
+    if (value[i] === '=') {
+      i++;
+      if (value[i] === '"') {
+        // quoted-string: backslash escapes the next character (RFC 9110 5.6.4).
+        for (i++; i < value.length && value[i] !== '"'; i++) {
+          if (value[i] === '\\') i++;
+          argument += value[i] ?? '';
+        }
+        i++;
+        i = indexOfAny(value, ',', i);
+      } else {
+        const end = indexOfAny(value, ',', i);
+        argument = value.slice(i, end).trim();
+        i = end;
+      }
+    }
+    i++; // past the comma
+    if (name && !directives.has(name)) directives.set(name, argument);
   }
   return directives;
+}
+
+function indexOfAny(value: string, chars: string, from: number): number {
+  for (let i = from; i < value.length; i++) if (chars.includes(value.charAt(i))) return i;
+  return value.length;
 }
 
 /**

@@ -16,8 +16,18 @@ export type UserId = string | number;
 
 /** Options a route may set; `createCache` options are their defaults. `C` is `req` or `ctx`. */
 export interface RouteOptions<C> {
-  /** Seconds a stored response is fresh. Default 60. */
+  /**
+   * Seconds a stored response is fresh. With `freshness: 'headers'`, the lifetime of responses
+   * that do not state one (a heuristic), and none is stored without it unless set. Default 60.
+   */
   ttl?: number;
+  /**
+   * Where freshness comes from: `'route'` (the route's `ttl`, whatever the response says) or
+   * `'headers'` (the response's `Cache-Control: s-maxage / max-age`, `Expires` and `Age`, RFC 9111
+   * 4.2; its `stale-while-revalidate` / `stale-if-error` within the route's limits;
+   * `must-revalidate` and `proxy-revalidate` honoured). Default `'route'`.
+   */
+  freshness?: 'route' | 'headers';
   /** Tags to store the response under (invalidate them with `invalidate({ tags })`). */
   tags?: readonly string[] | ((context: C) => readonly string[]);
   /** Keys responses per user; return `undefined` for an anonymous request. */
@@ -63,6 +73,9 @@ export interface HttpCacheOptions<C> extends Omit<RouteOptions<C>, 'tags'> {
 /** A route's options merged with the cache's defaults. */
 export interface ResolvedRoute<C> {
   ttl: number;
+  freshness: 'route' | 'headers';
+  /** The `ttl` the options set, if any: the heuristic lifetime in `headers` mode. */
+  heuristic: number | undefined;
   tags: RouteOptions<C>['tags'];
   perUser: RouteOptions<C>['perUser'];
   key: RouteOptions<C>['key'];
@@ -78,6 +91,7 @@ export interface ResolvedRoute<C> {
 
 const ROUTE_KEYS = [
   'ttl',
+  'freshness',
   'tags',
   'perUser',
   'key',
@@ -124,6 +138,8 @@ export function resolveRoute<C>(
   if (typeof tags !== 'function') checkStringArray('route.tags', tags);
   return {
     ttl: options.ttl ?? defaults.ttl ?? 60,
+    freshness: options.freshness ?? defaults.freshness ?? 'route',
+    heuristic: options.ttl ?? defaults.ttl,
     tags,
     perUser: options.perUser ?? defaults.perUser,
     key: options.key ?? defaults.key,
@@ -185,6 +201,12 @@ export function checkInvalidateSpec(spec: unknown): void {
 
 function checkRouteFields<C>(where: string, options: Omit<RouteOptions<C>, 'tags'>): void {
   checkInteger(`${where}ttl`, options.ttl);
+  const { freshness } = options;
+  if (freshness !== undefined && freshness !== 'route' && freshness !== 'headers') {
+    throw new TypeError(
+      `${where}freshness must be 'route' or 'headers', got ${describe(freshness)}`,
+    );
+  }
   checkInteger(`${where}staleWhileRevalidate`, options.staleWhileRevalidate);
   checkInteger(`${where}staleIfError`, options.staleIfError);
   checkFunction(`${where}perUser`, options.perUser);

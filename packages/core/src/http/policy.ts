@@ -1,4 +1,5 @@
 import { cacheControl, headerValue, listTokens } from './headers.js';
+import { directivesFor } from './freshness.js';
 import type { ResolvedRoute } from './options.js';
 import type { CacheRequest, CapturedResponse } from './types.js';
 
@@ -9,6 +10,13 @@ import type { CacheRequest, CapturedResponse } from './types.js';
 const METHOD_OVERRIDES = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 /** Headers some stacks honour to rewrite the URL: never let them near a shared entry. */
 const URL_OVERRIDES = ['x-original-url', 'x-rewrite-url'];
+
+/** Statuses RFC 9110 defines: what a cache understands for `must-understand`. */
+const UNDERSTOOD = new Set([
+  200, 201, 202, 203, 204, 205, 206, 300, 301, 302, 303, 304, 305, 307, 308, 400, 401, 402, 403,
+  404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 426, 500, 501,
+  502, 503, 504, 505,
+]);
 
 /** Why `request` must bypass the cache on `route`, or `undefined` when it may use it. */
 export function bypassReason<C>(
@@ -36,19 +44,29 @@ export function bypassReason<C>(
   return undefined;
 }
 
-/** Whether the handler's response may be stored; `user` is the per-user id, if any. */
+/**
+ * Whether the handler's response may be stored; `user` is the per-user id, if any; `authorized`
+ * whether the request carried `Authorization`.
+ */
 export function isStorable<C>(
   response: CapturedResponse,
   route: ResolvedRoute<C>,
   user: string | undefined,
+  authorized = false,
 ): boolean {
   const { headers } = response;
   if (!route.statuses.has(response.status)) return false;
   if (headers['set-cookie'] !== undefined) return false;
-  const directives = cacheControl(headerValue(headers, 'cache-control'));
+  const directives = directivesFor(headers, route.freshness);
   // no-cache: never reused without revalidation (RFC 9111 5.2.2.4), which this cache does not do.
   if (directives.has('no-store') || directives.has('no-cache')) return false;
   if (directives.has('private') && user === undefined) return false;
+  // RFC 9111 5.2.2.3: stored only by a cache that knows what the status means.
+  if (directives.has('must-understand') && !UNDERSTOOD.has(response.status)) return false;
+  // RFC 9111 3.5: a shared cache reuses an authorized request's response only when it says so.
+  const sharedAuthorized = authorized && user === undefined && route.freshness === 'headers';
+  if (sharedAuthorized && !['public', 's-maxage', 'must-revalidate'].some((d) => directives.has(d)))
+    return false;
   if (listTokens(headerValue(headers, 'vary')).includes('*')) return false;
   // A declared length the body disagrees with: the client got something else than the body.
   const length = headerValue(headers, 'content-length');

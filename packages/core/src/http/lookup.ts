@@ -1,0 +1,336 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { CacheStore, Lease } from '../store/types.js';
+import type { ErrorReporter } from '../report.js';
+import { FINISH, type Answers, type Leader } from './answers.js';
+import {
+  parseMetadata,
+  responseMetadata,
+  type ResponseMetadata,
+  type VaryMetadata,
+} from './entry.js';
+import { fill, type Fill, type Found, type Shared } from './fill.js';
+import type { Flights } from './flights.js';
+import { timingOf } from './freshness.js';
+import { headerValue, listTokens, parseCacheGroups } from './headers.js';
+import { variantKey } from './key.js';
+import type { ResolvedRoute } from './options.js';
+import { bypassReason, isStorable } from './policy.js';
+import { requestKeys, type RequestKeys } from './request-keys.js';
+import type { InvalidationRetry } from './retry.js';
+import type { CacheRequest, CacheStats, CapturedResponse, Decision, Finish } from './types.js';
+
+/** What a read found under one key. */
+interface Read {
+  found: Found | undefined;
+  /** A Vary marker, with the first variant it holds (its body is the marker's value). */
+  marker: (VaryMetadata & { found: Found | undefined }) | undefined;
+  /** On a miss, the lease the store took with the read. */
+  lease: Lease | undefined;
+  /** Whether something was stored under the key (found, or present but unreadable). */
+  present: boolean;
+}
+
+/** What a lookup works with; the engine owns it. */
+export interface LookupParts {
+  store: CacheStore;
+  flights: Flights<Shared>;
+  retry: InvalidationRetry;
+  stats: CacheStats;
+  report: ErrorReporter;
+  answers: Answers;
+  /** Keeps `close()` from closing the store under a store still in progress. */
+  track(work: Promise<void>): void;
+  closed(): boolean;
+}
+
+/**
+ * Header fields a 304 does not update in a stored response (RFC 9111 3.2): those the stored body
+ * depends on, and its validator.
+ */
+const KEPT_ON_REVALIDATION = [
+  'content-encoding',
+  'content-length',
+  'content-md5',
+  'content-range',
+  'etag',
+];
+
+/**
+ * One request's way through the cache: hit, 304, stale, miss (with single-flight, a lease, and
+ * the store once the response went out), revalidation, or bypass.
+ */
+export class Lookup<C> {
+  readonly #parts: LookupParts;
+
+  constructor(parts: LookupParts) {
+    this.#parts = parts;
+  }
+
+  async decide(route: ResolvedRoute<C>, request: CacheRequest, context: C): Promise<Decision> {
+    const { answers, flights, retry } = this.#parts;
+    if (this.#parts.closed() || bypassReason(request, route)) return answers.bypass();
+    const keys = requestKeys(route, request, context);
+    // A failed invalidation of one of these tags is being retried: Redis may hold stale entries.
+    if ('bypass' in keys || retry.affects(keys.tags)) return answers.bypass();
+
+    let key = keys.primary;
+    let read = await this.#read(key, keys.tags);
+    let vary: readonly string[] | undefined;
+    if (read.marker) {
+      const { marker } = read;
+      vary = marker.vary;
+      key = variantKey(keys.primary, vary, request);
+      // The marker holds the first variant it met, while fresh; every other variant, and a
+      // refreshed first one, is an entry of its own.
+      const first = marker.variant === key ? marker.found : undefined;
+      read =
+        first && ageOf(first) < first.metadata.ttl
+          ? { found: first, marker: undefined, lease: undefined, present: true }
+          : await this.#read(key, keys.tags);
+      // An expired first variant still serves as stale copy and to revalidate with.
+      if (!read.found && first) read = { ...read, found: first };
+    }
+    let { found } = read;
+    if (found && retry.affects(found.metadata.tags ?? [])) found = undefined;
+    const head = request.method === 'HEAD';
+    let stale: Found | undefined;
+    let expired: Found | undefined;
+    if (found) {
+      const age = ageOf(found);
+      const { ttl, swr, sie } = found.metadata;
+      if (age < ttl) return answers.hit(found, request, 'HIT');
+      // Someone is refreshing it already, or a HEAD cannot refresh it: the stale copy will do.
+      if (age < ttl + swr && (head || flights.join(key)))
+        return answers.hit(found, request, 'STALE');
+      if (age < ttl + sie) stale = found;
+      if (route.freshness === 'headers') expired = found;
+    }
+
+    const flight = flights.join(key);
+    if (flight) {
+      const shared = await flight;
+      if (
+        shared &&
+        (shared.vary.length === 0 ||
+          variantKey(keys.primary, shared.vary, request) === shared.variant)
+      ) {
+        return answers.hit(shared, request, 'HIT');
+      }
+      return answers.miss(request, stale, undefined);
+    }
+    // A HEAD response has no body to store: it never creates an entry.
+    if (head) return answers.miss(request, stale, undefined);
+
+    const settle = flights.lead(key);
+    let lease = read.lease;
+    if (!lease && read.present) {
+      // The read found an entry (expired, or unreadable): it took no lease, so take one now.
+      try {
+        lease = await this.#parts.store.lease(key, keys.tags);
+      } catch (err) {
+        this.#parts.report(err);
+      }
+    }
+    // RFC 9111 4.3.1: an expired entry is validated with the origin's validators, so that a 304
+    // can refresh it instead of the whole response being sent again.
+    const asked = expired ? askToValidate(request.headers, expired.metadata) : [];
+    const leading = { route, request, keys, key, vary, lease, settle };
+    return answers.miss(request, stale, {
+      abandon: () => settle(undefined),
+      store: (response) => {
+        if (expired && asked.length > 0 && response?.status === 304) {
+          // The client is answered on its own validators, not on those the cache added.
+          const headers = { ...request.headers };
+          for (const name of asked) Reflect.deleteProperty(headers, name);
+          return this.#revalidated(
+            { ...leading, request: { ...request, headers } },
+            expired,
+            response,
+          );
+        }
+        return this.#stored(leading, response);
+      },
+    } satisfies Leader);
+  }
+
+  /**
+   * A response of the handler, about to be written. Whether it is stored is decided twice: now,
+   * to prepare the response (its validator and Date), and once written, on the head as it went
+   * out: middleware may still add Set-Cookie, Cache-Control or Vary then.
+   */
+  #stored(leading: Leading<C>, response: CapturedResponse | undefined): Finish {
+    const { route, request, keys, lease, settle } = leading;
+    const authorized = request.headers.authorization !== undefined;
+    if (!response || !lease || !isStorable(response, route, keys.user, authorized)) {
+      settle(undefined);
+      return FINISH;
+    }
+    const now = Date.now();
+    const timing = timingOf(route, response, now);
+    if (!timing) {
+      settle(undefined);
+      return FINISH;
+    }
+    const { ttl, swr, sie } = timing;
+    const groups = parseCacheGroups(headerValue(response.headers, 'cache-groups'));
+    const tags = [...keys.tags, ...groups];
+    const metadata = responseMetadata(response, ttl, swr, sie, now, tags, route.unstored);
+    if (route.freshness === 'headers') metadata.revalidate = true;
+    const written = (head: { status: number; headers: OutgoingHttpHeaders } | undefined): void => {
+      if (!head || !isStorable({ ...response, ...head }, route, keys.user, authorized)) {
+        settle(undefined);
+        return;
+      }
+      const varies = [...new Set(listTokens(headerValue(head.headers, 'vary')))].sort();
+      this.#fill(leading, lease, metadata, response.body, varies);
+    };
+    // The client that caused the store gets the validator and the Date the entry will have.
+    const setHeaders: Record<string, string> = {};
+    if (response.headers.etag === undefined) setHeaders.etag = metadata.etag;
+    if (response.headers.date === undefined) setHeaders.date = String(metadata.headers.date);
+    return { ...FINISH, setHeaders, written };
+  }
+
+  /**
+   * The handler answered 304 to the validators of an expired entry: the entry is refreshed with
+   * the 304's header fields (RFC 9111 3.2, 4.3.4) and stored again, and the client gets it — in
+   * full, or as its own 304 if its own validators say so.
+   */
+  #revalidated(leading: Leading<C>, expired: Found, response: CapturedResponse): Finish {
+    const { route, request, keys, settle } = leading;
+    const headers: OutgoingHttpHeaders = { ...expired.metadata.headers };
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (!KEPT_ON_REVALIDATION.includes(name)) headers[name] = value;
+    }
+    // The 304 is as new as its Date, which Node adds as it writes when the handler did not.
+    if (response.headers.date === undefined) delete headers.date;
+    const refreshed = { ...response, status: expired.metadata.status, headers, body: expired.body };
+    const now = Date.now();
+    const timing = timingOf(route, refreshed, now);
+    const tags = expired.metadata.tags ?? keys.tags;
+    const metadata = timing
+      ? responseMetadata(refreshed, timing.ttl, timing.swr, timing.sie, now, tags, route.unstored)
+      : expired.metadata;
+    metadata.revalidate = true;
+    if (!timing || !isStorable(refreshed, route, keys.user)) settle(undefined);
+    const { lease } = leading;
+    const written =
+      timing && lease
+        ? (head: unknown) =>
+            head
+              ? this.#fill(leading, lease, metadata, expired.body, leading.vary ?? [])
+              : settle(undefined)
+        : undefined;
+    if (!lease) settle(undefined);
+    const replace = this.#parts.answers.replay(
+      { metadata, body: expired.body },
+      request,
+      'REVALIDATED',
+    );
+    return { removeHeaders: FINISH.removeHeaders, replace, written };
+  }
+
+  /** Stores a response under its lease, settling the flight with what waiting requests may serve. */
+  #fill(
+    leading: Leading<C>,
+    lease: Lease,
+    metadata: ResponseMetadata,
+    body: Buffer,
+    vary: readonly string[],
+  ): void {
+    const { keys, key, settle, request } = leading;
+    const job: Fill = {
+      body,
+      metadata,
+      lease,
+      primary: keys.primary,
+      key,
+      knownVary: leading.vary,
+      vary,
+      variant: variantKey(keys.primary, vary, request),
+      ttl: Math.ceil(metadata.ttl + Math.max(metadata.swr, metadata.sie, keepToValidate(metadata))),
+      tags: metadata.tags ?? keys.tags,
+    };
+    const work = async (): Promise<Shared | undefined> => {
+      // An invalidation of one of its tags failed and is retried: Redis may miss it meanwhile.
+      if (this.#parts.retry.affects(job.tags)) return undefined;
+      try {
+        const shared = await fill(this.#parts.store, job);
+        if (shared) this.#parts.stats.stores++;
+        return shared;
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'ERR_RESTASH_ENTRY_TOO_LARGE')
+          this.#parts.report(err);
+        return undefined;
+      }
+    };
+    this.#parts.track(work().then(settle));
+  }
+
+  /** Reads an entry; anything unreadable is a miss (a broken store must not break the route). */
+  async #read(key: string, tags: readonly string[]): Promise<Read> {
+    const none = { found: undefined, marker: undefined, lease: undefined };
+    try {
+      const { entry, lease } = await this.#parts.store.getOrLease(key, tags);
+      if (!entry) return { ...none, lease, present: false };
+      const metadata = parseMetadata(entry.metadata);
+      if (!metadata) return { ...none, present: true };
+      const { value } = entry;
+      const body = Buffer.isBuffer(value) ? value : Buffer.from(value);
+      if (metadata.kind === 'vary') {
+        const found = metadata.response && { metadata: metadata.response, body };
+        return { ...none, marker: { ...metadata, found }, present: true };
+      }
+      return { ...none, found: { metadata, body }, present: true };
+    } catch (err) {
+      this.#parts.report(err);
+      return { ...none, present: false };
+    }
+  }
+}
+
+/** A miss's leader: what it read and leased, and how to settle the requests waiting for it. */
+interface Leading<C> {
+  route: ResolvedRoute<C>;
+  request: CacheRequest;
+  keys: RequestKeys;
+  key: string;
+  vary: readonly string[] | undefined;
+  lease: Lease | undefined;
+  settle(result: Shared | undefined): void;
+}
+
+/**
+ * Seconds an expired response of a `headers` route stays stored for revalidation: as long as it
+ * was fresh, between a minute and a day, when it has a validator of the origin's.
+ */
+function keepToValidate(metadata: ResponseMetadata): number {
+  const validator = !metadata.generatedEtag || metadata.headers['last-modified'] !== undefined;
+  return metadata.revalidate && validator ? Math.min(Math.max(metadata.ttl, 60), 86_400) : 0;
+}
+
+/** Seconds since a stored response was stored (its freshness counts from there). */
+function ageOf(found: Found): number {
+  return (Date.now() - found.metadata.storedAt) / 1000;
+}
+
+/**
+ * Adds the stored response's validators to the request the handler sees (and keeps seeing, as an
+ * origin behind a cache would), unless the client sent validators of its own; returns the header
+ * names it added.
+ */
+function askToValidate(headers: CacheRequest['headers'], metadata: ResponseMetadata): string[] {
+  if (headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined)
+    return [];
+  const asked: string[] = [];
+  if (!metadata.generatedEtag) {
+    headers['if-none-match'] = metadata.etag;
+    asked.push('if-none-match');
+  }
+  const lastModified = headerValue(metadata.headers, 'last-modified');
+  if (lastModified !== undefined) {
+    headers['if-modified-since'] = lastModified;
+    asked.push('if-modified-since');
+  }
+  return asked;
+}
