@@ -43,7 +43,9 @@ const config: Config = {
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   testTimeout: 20_000,
-  maxWorkers: 2,
+  // Most files wait on Redis, on sleeps and on other processes rather than compute: four
+  // workers finish in about half the time of two on a 2-core machine.
+  maxWorkers: 4,
 };
 
 export default config;
