@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import Koa2 from 'koa2';
 import Koa3 from 'koa3';
@@ -91,6 +93,29 @@ describe.each(KOA)('%s', (name, KoaApp) => {
       expect(answer.headers['x-cache']).toBe('MISS');
     }
     expect(calls).toBe(2);
+  });
+
+  test('a response whose declared Content-Length disagrees with its body is not stored', async () => {
+    const a = await app((native, cache) => {
+      native.use(cache.route());
+      native.use((ctx) => {
+        ctx.body = Buffer.from('x'.repeat(36));
+        ctx.set('Content-Length', '10');
+      });
+    });
+    const xCache = () =>
+      new Promise<unknown>((resolve) => {
+        const { port } = a.server.address() as AddressInfo;
+        const req = http.get({ host: '127.0.0.1', port, path: '/cl', agent: false }, (res) => {
+          resolve(res.headers['x-cache']);
+          res.resume();
+        });
+        req.on('error', () => {}); // the 26 bytes past the declared length
+      });
+    expect(await xCache()).toBe('MISS');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(a.cache.stats().stores).toBe(0);
+    expect(await xCache()).toBe('MISS');
   });
 
   test('an unset ctx.body: what Koa writes (its own 404 text) is what is stored', async () => {
