@@ -4,6 +4,7 @@ import {
   frameworkCache,
   writeReplay,
   type CacheHandle,
+  type Decision,
   type FrameworkCache,
   type HttpCacheOptions,
 } from '@restash/core';
@@ -44,22 +45,21 @@ export function createCache(options: HttpCacheOptions<Request> = {}): ExpressCac
       // The route Express matched (inside app.get(path, cache.route(), …)): see CacheRequest.
       const matched = req.route as { path?: unknown } | undefined;
       const where = matched && { pattern: req.baseUrl + String(matched.path), params: req.params };
-      route
-        .lookup(
-          { method: req.method, url: req.originalUrl, headers: req.headers, route: where },
-          req,
-        )
-        .then((decision) => {
-          if (decision.kind === 'hit') return void writeReplay(res, decision.response);
-          const upstream = res.getHeaders();
-          if (decision.xCache) res.setHeader('X-Cache', decision.xCache);
-          capture(res, decision, upstream);
-          next();
-        })
-        .catch((err: unknown) => {
-          engine.report(err);
-          if (!res.headersSent) next();
-        });
+      const apply = (decision: Decision): void => {
+        if (decision.kind === 'hit') return void writeReplay(res, decision.response);
+        const upstream = res.getHeaders();
+        if (decision.xCache) res.setHeader('X-Cache', decision.xCache);
+        capture(res, decision, upstream);
+        next();
+      };
+      const request = { method: req.method, url: req.originalUrl, headers: req.headers };
+      const decided = route.lookup({ ...request, route: where }, req);
+      // A warm hit is decided at once: answered without waiting for a promise.
+      if (!('then' in decided)) return apply(decided);
+      decided.then(apply).catch((err: unknown) => {
+        engine.report(err);
+        if (!res.headersSent) next();
+      });
     },
     invalidateOn: (invalidation, engine) => (req: Request, res: Response, next: NextFunction) => {
       req.cache = engine.handle;

@@ -43,10 +43,10 @@ export function createCache(options: HttpCacheOptions<Context> = {}): KoaCache {
         params?: Record<string, unknown>;
       };
       const matched = pattern === undefined ? undefined : { pattern: String(pattern), params };
-      const decision = await route.lookup(
-        { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers, route: matched },
-        ctx,
-      );
+      const request = { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers };
+      const decided = route.lookup({ ...request, route: matched }, ctx);
+      // A warm hit is decided at once: no await, no microtask.
+      const decision = 'then' in decided ? await decided : decided;
       if (decision.kind === 'hit') return respond(ctx, decision.response);
       const upstream = ctx.res.getHeaders();
       if (decision.xCache) ctx.set('X-Cache', decision.xCache);

@@ -22,7 +22,8 @@ import type { CacheRequest, CacheStats, Decision, InvalidateSpec } from './types
 
 /** A cached route: adapters call `lookup` for each request. */
 export interface CachedRoute<C> {
-  lookup(request: CacheRequest, context: C): Promise<Decision>;
+  /** A warm hit is decided at once; everything else asynchronously. */
+  lookup(request: CacheRequest, context: C): Decision | Promise<Decision>;
 }
 
 /**
@@ -172,7 +173,22 @@ export class HttpCache<C> {
     if (this.#ownsStore) await this.#store.close();
   }
 
-  async #lookup(route: ResolvedRoute<C>, request: CacheRequest, context: C): Promise<Decision> {
+  #lookup(
+    route: ResolvedRoute<C>,
+    request: CacheRequest,
+    context: C,
+  ): Decision | Promise<Decision> {
+    try {
+      const hit = this.#decisions.fast(route, request, context);
+      if (hit) return hit;
+    } catch (err) {
+      this.#report(err);
+      return this.#answers.bypass();
+    }
+    return this.#decide(route, request, context);
+  }
+
+  async #decide(route: ResolvedRoute<C>, request: CacheRequest, context: C): Promise<Decision> {
     try {
       return await this.#decisions.decide(route, request, context);
     } catch (err) {

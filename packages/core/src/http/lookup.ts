@@ -1,9 +1,10 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { CacheStore, Lease } from '../store/types.js';
+import type { CacheEntry, CacheStore, Lease } from '../store/types.js';
 import type { ErrorReporter } from '../report.js';
 import { FINISH, type Answers, type Leader } from './answers.js';
 import {
   parseMetadata,
+  type EntryMetadata,
   responseMetadata,
   type ResponseMetadata,
   type VaryMetadata,
@@ -17,7 +18,7 @@ import type { ResolvedRoute } from './options.js';
 import { bypassReason, isStorable } from './policy.js';
 import { requestKeys, type RequestKeys } from './request-keys.js';
 import type { InvalidationRetry } from './retry.js';
-import type { CacheRequest, CacheStats, CapturedResponse, Decision, Finish } from './types.js';
+import type { CacheRequest, CacheStats, CapturedResponse, Decision, Finish, Hit } from './types.js';
 
 /** What a read found under one key. */
 interface Read {
@@ -64,6 +65,28 @@ export class Lookup<C> {
 
   constructor(parts: LookupParts) {
     this.#parts = parts;
+  }
+
+  /**
+   * A fresh hit the store can answer from process memory, decided without a single promise; or
+   * `undefined`: then {@link Lookup.decide} takes the request, whatever it turns out to be.
+   */
+  fast(route: ResolvedRoute<C>, request: CacheRequest, context: C): Hit | undefined {
+    const { store, retry, answers } = this.#parts;
+    if (!store.peek || this.#parts.closed() || bypassReason(request, route)) return undefined;
+    const keys = requestKeys(route, request, context);
+    if ('bypass' in keys) return undefined;
+    let read = toRead(store.peek(keys.primary), undefined);
+    if (read.marker) {
+      const key = variantKey(keys.primary, read.marker.vary, request);
+      const first = read.marker.variant === key ? read.marker.found : undefined;
+      read = first ? { ...read, found: first } : toRead(store.peek(key), undefined);
+    }
+    const { found } = read;
+    if (!found || ageOf(found) >= found.metadata.ttl) return undefined;
+    if (retry.pending && (retry.affects(keys.tags) || retry.affects(found.metadata.tags ?? [])))
+      return undefined;
+    return answers.hit(found, request, 'HIT');
   }
 
   async decide(route: ResolvedRoute<C>, request: CacheRequest, context: C): Promise<Decision> {
@@ -269,24 +292,38 @@ export class Lookup<C> {
 
   /** Reads an entry; anything unreadable is a miss (a broken store must not break the route). */
   async #read(key: string, tags: readonly string[]): Promise<Read> {
-    const none = { found: undefined, marker: undefined, lease: undefined };
     try {
       const { entry, lease } = await this.#parts.store.getOrLease(key, tags);
-      if (!entry) return { ...none, lease, present: false };
-      const metadata = parseMetadata(entry.metadata);
-      if (!metadata) return { ...none, present: true };
-      const { value } = entry;
-      const body = Buffer.isBuffer(value) ? value : Buffer.from(value);
-      if (metadata.kind === 'vary') {
-        const found = metadata.response && { metadata: metadata.response, body };
-        return { ...none, marker: { ...metadata, found }, present: true };
-      }
-      return { ...none, found: { metadata, body }, present: true };
+      return toRead(entry, lease);
     } catch (err) {
       this.#parts.report(err);
-      return { ...none, present: false };
+      return { found: undefined, marker: undefined, lease: undefined, present: false };
     }
   }
+}
+
+/** What an entry read back means; anything unreadable is a miss. */
+function toRead(entry: CacheEntry | undefined, lease: Lease | undefined): Read {
+  if (!entry) return { found: undefined, marker: undefined, lease, present: false };
+  const metadata = checked(entry.metadata);
+  if (!metadata) return { found: undefined, marker: undefined, lease: undefined, present: true };
+  const { value } = entry;
+  const body = Buffer.isBuffer(value) ? value : Buffer.from(value);
+  if (metadata.kind === 'vary') {
+    const found = metadata.response && { metadata: metadata.response, body };
+    return { found: undefined, marker: { ...metadata, found }, lease: undefined, present: true };
+  }
+  return { found: { metadata, body }, marker: undefined, lease: undefined, present: true };
+}
+
+/** Metadata objects already checked: a local copy is read back as the same object each hit. */
+const CHECKED = new WeakSet<object>();
+
+function checked(raw: Record<string, unknown>): EntryMetadata | undefined {
+  if (CHECKED.has(raw)) return raw as EntryMetadata;
+  const metadata = parseMetadata(raw);
+  if (metadata) CHECKED.add(raw);
+  return metadata;
 }
 
 /** A miss's leader: what it read and leased, and how to settle the requests waiting for it. */

@@ -121,12 +121,15 @@ function writeFinish(res: ServerResponse, end: End, finish: Finish, args: Args):
       res.statusCode = replace.status;
       // An error handler may have set its reason phrase; the stored status brings its own.
       res.statusMessage = '';
-      for (const [name, value] of Object.entries(replace.headers)) res.setHeader(name, value);
+      for (const [name, value] of Object.entries(replace.headers)) {
+        // Koa hits set them once already; setHeader validates every value it gets.
+        if (res.getHeader(name) !== value) res.setHeader(name, value);
+      }
       result = (end as (chunk?: unknown) => ServerResponse).call(res, replace.body);
     } else {
       result = (end as (...a: Args) => ServerResponse).apply(res, args);
     }
-    if (res.headersSent) head = { status: res.statusCode, headers: res.getHeaders() };
+    if (written && res.headersSent) head = { status: res.statusCode, headers: res.getHeaders() };
     return result;
   } finally {
     written?.(head);

@@ -10,6 +10,7 @@ import type { CacheRequest, CapturedResponse } from './types.js';
 const METHOD_OVERRIDES = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 /** Headers some stacks honour to rewrite the URL: never let them near a shared entry. */
 const URL_OVERRIDES = ['x-original-url', 'x-rewrite-url'];
+const OVERRIDES = [...METHOD_OVERRIDES, ...URL_OVERRIDES];
 
 /** Statuses RFC 9110 defines: what a cache understands for `must-understand`. */
 const UNDERSTOOD = new Set([
@@ -31,13 +32,11 @@ export function bypassReason<C>(
   ) {
     return 'request has a body';
   }
-  const override = [...METHOD_OVERRIDES, ...URL_OVERRIDES].find(
-    (name) => headers[name] !== undefined,
-  );
+  const override = OVERRIDES.find((name) => headers[name] !== undefined);
   if (override) return `request has ${override}`;
   // no-cache, max-age=0 and Pragma are ignored: clients must not be able to force origin load.
-  if (cacheControl(headerValue(headers, 'cache-control')).has('no-store'))
-    return 'request no-store';
+  const cc = headers['cache-control'];
+  if (cc !== undefined && cacheControl(cc).has('no-store')) return 'request no-store';
   if (headers.authorization !== undefined && !route.perUser && !route.shared) {
     return 'Authorization on a route without perUser or shared';
   }

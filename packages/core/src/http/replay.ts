@@ -18,11 +18,18 @@ const NOT_MODIFIED_HEADERS = [
  * its own `Age`, or how old its `Date` was, whichever is more — plus the time since.
  */
 export function ageOf(metadata: ResponseMetadata, now: number): number {
-  const date = Date.parse(headerValue(metadata.headers, 'date') ?? '');
-  const apparent = Number.isNaN(date) ? 0 : Math.max(0, (metadata.storedAt - date) / 1000);
-  const initial = Math.max(apparent, metadata.age ?? 0);
+  let initial = INITIAL_AGE.get(metadata);
+  if (initial === undefined) {
+    const date = Date.parse(headerValue(metadata.headers, 'date') ?? '');
+    const apparent = Number.isNaN(date) ? 0 : Math.max(0, (metadata.storedAt - date) / 1000);
+    initial = Math.max(apparent, metadata.age ?? 0);
+    INITIAL_AGE.set(metadata, initial);
+  }
   return Math.max(0, Math.floor(initial + (now - metadata.storedAt) / 1000));
 }
+
+/** The age each stored response had when stored: a local copy is the same object every hit. */
+const INITIAL_AGE = new WeakMap<ResponseMetadata, number>();
 
 /**
  * The response to send for a stored entry: the stored status, headers and bytes, or a bodiless

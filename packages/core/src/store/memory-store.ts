@@ -76,6 +76,12 @@ export class MemoryCacheStore<M extends object = Record<string, unknown>> implem
     return this.#lru.get(key)?.entry;
   }
 
+  peek(key: string): CacheEntry<M> | undefined {
+    this.#assertOpen();
+    checkKey(key);
+    return this.#lru.get(key)?.entry;
+  }
+
   async getOrLease(key: string, tags: readonly string[] = []): Promise<Lookup<M>> {
     const entry = await this.get(key);
     return { entry, lease: entry ? undefined : await this.lease(key, tags) };

@@ -35,6 +35,12 @@ export interface CacheStore<M extends object = Record<string, unknown>> {
   /** Resolves the entry, or `undefined` on a miss. Never rejects for backend trouble: it misses. */
   get(key: string): Promise<CacheEntry<M> | undefined>;
   /**
+   * The entry, when the store can answer at once from process memory (the Redis store's local
+   * tier, the in-memory store), else `undefined`; it never waits. Optional: it lets a warm hit be
+   * answered without a single promise.
+   */
+  peek?(key: string): CacheEntry<M> | undefined;
+  /**
    * Reads `key` as {@link CacheStore.get} does and, on a miss, takes a lease on it as
    * {@link CacheStore.lease} does (the Redis store in the same round trip). Never rejects for
    * backend trouble: it misses without a lease.

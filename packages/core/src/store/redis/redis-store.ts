@@ -121,6 +121,12 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     return (await this.#read(key, undefined)).entry;
   }
 
+  peek(key: string): CacheEntry<M> | undefined {
+    this.#assertOpen();
+    checkKey(key);
+    return this.#local?.get(this.#prefix + metadataKey(key));
+  }
+
   async getOrLease(key: string, tags: readonly string[] = []): Promise<Lookup<M>> {
     checkTags(tags);
     return this.#read(key, tags);
