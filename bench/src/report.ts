@@ -1,102 +1,224 @@
-import type { Case, Framework } from './cases.js';
-import { summarize, type Load } from './load.js';
+import { count, fixed, mark, micros } from './format.js';
+import { goalText, HTTP_GOALS, meets, STORE_GOALS } from './goals.js';
+import { FRAMEWORK_NAMES, FRAMEWORKS, MODES, modeById, type Framework } from './modes.js';
+import type { BenchResult, Setup } from './result.js';
+import { SIZES, sizeById } from './sizes.js';
+import { STORE_OPS } from './store-bench.js';
+import {
+  storeRatio,
+  summarizeHttp,
+  summarizeStore,
+  type HttpSummary,
+  type StoreSummary,
+} from './summary.js';
 
-/** One row of the results table. */
-export interface Row {
-  framework: Framework;
-  case: Case;
-  load: Load;
-  /** Hits / lookups in the measured window (cached cases). */
-  hitRatio?: number;
-  /** Redis EVALSHA calls, and all Redis commands, per hit in the measured window. */
-  evalshaPerHit?: number;
-  commandsPerHit?: number;
-  /** Every Redis command seen in the measured window, per hit. */
-  commands?: Record<string, number>;
-}
-
-/** How the run was set up, for the header of the report. */
-export interface Setup {
-  date: string;
-  cpu: string;
-  cores: number;
-  node: string;
-  redis: string;
-  autocannon: string;
-  connections: number;
-  warmupS: number;
-  durationS: number;
-  rounds: number;
-  dbLatencyMs: number;
-  listSize: number;
-  payloadBytes: number;
-  /** 1-minute load average when the run started: other work on the machine skews results. */
-  loadBefore: number;
-}
-
-const NAMES: Record<Framework, string> = { express: 'Express 5', koa: 'Koa 3' };
-
-/** The results as a markdown document. */
-export function renderMarkdown(setup: Setup, rows: readonly Row[]): string {
-  const baseline = new Map(rows.filter((r) => r.case.id === 'a').map((r) => [r.framework, r]));
+/** The results as a markdown document; `chart` is the SVG's path relative to it. */
+export function renderMarkdown(result: BenchResult, chart: string): string {
+  const http = summarizeHttp(result.http);
+  const store = summarizeStore(result.store);
   const lines = [
     '# restash benchmark',
     '',
-    `${setup.date} · ${setup.cpu}, ${setup.cores} cores · Node ${setup.node} · Redis ${setup.redis} · autocannon ${setup.autocannon}`,
+    ...head(result.setup),
     '',
-    `All figures come from one run on one machine: the app server, redis-server and autocannon share the ` +
-      `same ${setup.cores} cores, so absolute numbers are low; the ratios to (a), measured in the same run, are what ` +
-      `carries over. Each case: ${setup.connections} keep-alive connections, ${setup.warmupS} s warm-up ` +
-      `(discarded), then ${setup.durationS} s measured in ${setup.rounds} rounds through all cases (so a ` +
-      `slow spell of the machine spreads over every case). The product routes do what a list endpoint does: ` +
-      `${setup.dbLatencyMs} ms of simulated database latency, then a JSON list of ${setup.listSize} ` +
-      `products (${setup.payloadBytes} bytes) built per request; a cache hit skips both. Latency is per ` +
-      `response (p50/p99, milliseconds); Redis commands per hit come from INFO commandstats over the measured ` +
-      `window; commands run inside a Lua script count there too, so EVALSHA per hit is the number of round ` +
-      `trips. Express computes its default ETag on every uncached response, as it does in production.`,
+    `![Server CPU per request of every mode, as a share of the ceiling's](${chart})`,
     '',
-    `Load average (1 min) when the run started: ${setup.loadBefore.toFixed(2)} (near 0 on a quiet ` +
-      `machine; higher means other work competed for the cores and the figures are noisier).`,
-    '',
-    '| framework | case | req/s | × (a) | p50 ms | p99 ms | hits | EVALSHA (round trips) / hit | Redis commands / hit |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
   ];
-  for (const row of rows) {
-    const base = baseline.get(row.framework);
-    const { rps, p50, p99 } = summarize(row.load);
-    const ratio = base ? rps / summarize(base.load).rps : Number.NaN;
-    lines.push(
-      `| ${NAMES[row.framework]} | (${row.case.id}) ${row.case.label} | ${Math.round(rps)} | ` +
-        `${ratio.toFixed(2)}× | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ` +
-        `${row.hitRatio === undefined ? '–' : `${(row.hitRatio * 100).toFixed(1)} %`} | ` +
-        `${perHit(row.evalshaPerHit)} | ${perHit(row.commandsPerHit)} |`,
-    );
+  if (http.length > 0) lines.push(...goalTable(http), '', ...httpMethod(result.setup), '');
+  if (store.length > 0) lines.push(...storeTables(result, store), '');
+  for (const framework of FRAMEWORKS) {
+    const rows = http.filter((s) => s.framework === framework);
+    if (rows.length > 0) lines.push(...caseTable(framework, rows), '');
   }
-  lines.push('');
-  for (const row of rows) {
-    if (!row.commands) continue;
-    const seen = Object.entries(row.commands)
-      .sort(([, a], [, b]) => b - a)
-      .map(([name, perHit]) => `${name} ${perHit.toFixed(3)}`);
-    lines.push(
-      `- Redis commands per hit, ${NAMES[row.framework]} (${row.case.id}): ` +
-        `${seen.join(', ') || 'none'}`,
-    );
-  }
-  const failures = rows.filter((r) => r.load.non2xx > 0 || r.load.errors > 0);
-  lines.push('');
-  if (failures.length === 0) {
-    lines.push('Every response was a 2xx; no connection errors.');
-  } else {
-    for (const r of failures)
-      lines.push(
-        `Warning: ${NAMES[r.framework]} (${r.case.id}): ${r.load.non2xx} non-2xx responses, ${r.load.errors} errors.`,
-      );
-  }
-  lines.push('');
+  if (http.length > 0) lines.push(...commandLists(result), '', ...warnings(http), '');
   return lines.join('\n');
 }
 
-function perHit(value: number | undefined): string {
-  return value === undefined ? '–' : value.toFixed(3);
+function head(setup: Setup): string[] {
+  const v = setup.versions;
+  return [
+    `${setup.date} · ${setup.quick ? '**quick run** (short windows: indicative only) · ' : ''}` +
+      `${setup.cpu}, ${setup.cores} cores · Node ${setup.node} · Redis ${setup.redis} · ` +
+      `autocannon ${v.autocannon} · Express ${v.express} · Koa ${v.koa}`,
+    '',
+    `One machine runs everything: the server process under test, redis-server and the load ` +
+      `generator (autocannon, in the runner's process) share its ${setup.cores} cores, so req/s moves ` +
+      `by ±30 % between runs. What carries over is CPU time per request and ratios taken within ` +
+      `one run. Load average (1 min) when the run started: ${setup.loadBefore.toFixed(2)} (near 0 ` +
+      `on a quiet machine).`,
+  ];
+}
+
+function httpMethod(setup: Setup): string[] {
+  const plan = setup.http!;
+  const v = setup.versions;
+  const sizes = SIZES.map((s) => `${s.label} (${count(setup.bodyBytes[s.id] ?? NaN)} bytes)`);
+  return [
+    '## How the HTTP benchmark measures',
+    '',
+    `Every mode is an app of its own with one route, \`GET /products/:size\`, served from one ` +
+      `server process per framework (a child of the runner). Its handler waits ` +
+      `${setup.dbLatencyMs} ms (a simulated query: time, not CPU), then builds a product list of ` +
+      `${sizes.join(', ')} as JSON. Modes: the **bare route**; the **ceiling**, a route middleware ` +
+      `answering with the bytes and headers of a restash hit copied at start-up (the cheapest a ` +
+      `hit can be in the framework: no lookup, nothing but the framework's way to the socket); ` +
+      `restash's **local tier** (RedisCacheStore with tracking, warm hits served in process), ` +
+      `its **Redis tier** (tracking off: every hit reads Redis), a **miss** on every request ` +
+      `(unique URLs; the entries are dropped after each window); and, on Express only — none of ` +
+      `them supports Koa — **apicache** ${v.apicache} (node-redis ${v.redis} client), ` +
+      `**route-cache** ${v['route-cache']} (its ioredis store) and **express-redis-cache** ` +
+      `${v['express-redis-cache']}, all on the same redis-server.`,
+    '',
+    `Each case: ${plan.warmupS} s of warm-up (discarded), then ${plan.rounds} rounds of ` +
+      `${plan.seconds} s at ${plan.connections} keep-alive connections; every round goes through ` +
+      `all cases, each group of one framework and size starting at another mode. Figures are ` +
+      `medians over rounds. **Server CPU per request** is the server process's ` +
+      `\`process.cpuUsage()\` over the window ÷ requests it received; **ceiling ÷ mode** is the ` +
+      `ceiling's CPU per request ÷ the mode's, paired per round (both measured in the same round), ` +
+      `median over rounds: 1 means as cheap as the ceiling. **Redis round trips** and **Redis CPU** ` +
+      `come from INFO commandstats over the window, top-level commands only (a MONITOR session of ` +
+      `${plan.calibrationRequests} sequential requests per case, outside the windows, tells which ` +
+      `commands ran inside a script: they are not round trips, and their time is already in the ` +
+      `script's); a MULTI/EXEC counts its commands. Commandstats times each command by the clock, ` +
+      `so on a busy machine it also counts moments Redis was not scheduled. **Redis process CPU** ` +
+      `is INFO cpu (the process's user + system time) over the window: it includes reading and ` +
+      `writing sockets, which commandstats leaves out, and Redis's background work. ` +
+      `**Handler runs** per request are 0 for a cache that hits. Express computes its default ETag ` +
+      `on every response it serialises, as in production.`,
+  ];
+}
+
+function goalTable(http: readonly HttpSummary[]): string[] {
+  const lines = [
+    '## Goals: ceiling CPU ÷ restash CPU per hit',
+    '',
+    '| server CPU per request, ceiling ÷ restash | ' +
+      SIZES.map((s) => s.label).join(' | ') +
+      ' | goal | at filing |',
+    '|---|' + SIZES.map(() => '--:').join('|') + '|---|---|',
+  ];
+  for (const framework of FRAMEWORKS) {
+    for (const mode of ['local', 'redis'] as const) {
+      const goals = HTTP_GOALS.filter((g) => g.framework === framework && g.mode === mode);
+      const cells = goals.map((goal) => {
+        const s = http.find(
+          (h) => h.framework === framework && h.mode === mode && h.size === goal.size,
+        );
+        return s ? `${fixed(s.ceilingRatio, 2)}${mark(meets(s.ceilingRatio, goal))}` : '–';
+      });
+      if (cells.every((c) => c === '–')) continue;
+      const texts = goals.map((g) => goalText(g));
+      const goal = texts.every((t) => t === texts[0])
+        ? texts[0]!
+        : goals
+            .map((g, i) => `${texts[i]} at ${sizeById(g.size)!.label}`)
+            .filter((t) => !t.startsWith('–'))
+            .join(', ');
+      lines.push(
+        `| ${FRAMEWORK_NAMES[framework]}, ${modeById(mode).label.replace('restash, ', '')} | ` +
+          `${cells.join(' | ')} | ${goal} | ${goals.map((g) => g.filed.toFixed(2)).join(' / ')} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+function storeTables(result: BenchResult, store: readonly StoreSummary[]): string[] {
+  const plan = result.setup.store!;
+  const lines = [
+    '## Store micro-benchmark: RedisCacheStore against raw commands',
+    '',
+    `\`get\` and \`set\` of a RedisCacheStore with tracking off (every get goes to Redis: a cold ` +
+      `get) against the GET and SET an ioredis client sends for the same value (the HTTP ` +
+      `benchmark's product list), ${plan.inFlight} operations in flight, ${plan.rounds} rounds of ` +
+      `${plan.seconds} s through all cases, medians over rounds; ratios are paired per round. ` +
+      `Entries read by \`get\` carry two tags, as the tagged \`set\`s write them. Redis CPU per ` +
+      `operation as in the HTTP benchmark (top-level commands in commandstats; the process's CPU ` +
+      `beside it); client CPU is the runner's own, ioredis and the store's code.`,
+    '',
+    '| ratio | size | measured | goal |',
+    '|---|---|--:|--:|',
+  ];
+  for (const goal of STORE_GOALS) {
+    const value = storeRatio(result.store, goal);
+    lines.push(
+      `| ${goal.label} | ${sizeById(goal.size)!.label} | ${fixed(value, 2)}${mark(meets(value, goal))} | ${goalText(goal)} |`,
+    );
+  }
+  lines.push(
+    '',
+    '| operation | size | ops/s | round trips / op | Redis CPU µs / op | Redis process CPU µs / op | client CPU µs / op |',
+    '|---|---|--:|--:|--:|--:|--:|',
+  );
+  for (const size of SIZES) {
+    for (const op of STORE_OPS) {
+      const s = store.find((x) => x.op === op && x.size === size.id);
+      if (!s) continue;
+      lines.push(
+        `| ${op} | ${size.label} | ${count(s.opsPerS)} | ${fixed(s.roundTrips, 2)} | ` +
+          `${micros(s.redisCommandUs)} | ${micros(s.redisProcessUs)} | ${micros(s.clientUs)} |`,
+      );
+    }
+  }
+  for (const s of store.filter((x) => x.failures > 0))
+    lines.push(
+      '',
+      `Warning: store ${s.op}, ${sizeById(s.size)!.label}: ${s.failures} operations failed.`,
+    );
+  return lines;
+}
+
+function caseTable(framework: Framework, rows: readonly HttpSummary[]): string[] {
+  const lines = [
+    `## ${FRAMEWORK_NAMES[framework]}`,
+    '',
+    '| size | mode | req/s | p50 ms | p99 ms | server CPU µs / req | ceiling ÷ mode | Redis round trips / req | Redis CPU µs / req | Redis process CPU µs / req | handler runs / req |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const size of SIZES) {
+    for (const mode of MODES) {
+      const s = rows.find((r) => r.size === size.id && r.mode === mode.id);
+      if (!s) continue;
+      lines.push(
+        `| ${size.label} | ${mode.label} | ${count(s.rps)} | ${fixed(s.p50, 2)} | ${fixed(s.p99, 2)} | ` +
+          `${micros(s.serverUs)} | ${fixed(s.ceilingRatio, 2)} | ${fixed(s.roundTrips, 2)} | ` +
+          `${micros(s.redisCommandUs)} | ${micros(s.redisProcessUs)} | ${fixed(s.originRuns, 2)} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+/** What MONITOR saw per request, by case: the detail behind the round-trip counts. */
+function commandLists(result: BenchResult): string[] {
+  const lines = ['## Redis commands per request, as MONITOR saw them', ''];
+  for (const c of result.http) {
+    const { operations, top, lua } = c.calibration;
+    const list = (counts: Record<string, number>) =>
+      Object.entries(counts)
+        .sort(([, a], [, b]) => b - a)
+        .map(([name, n]) => `${name} ${(n / operations).toFixed(2)}`)
+        .join(', ');
+    if (Object.keys(top).length + Object.keys(lua).length === 0) continue;
+    const inside = list(lua);
+    lines.push(
+      `- ${FRAMEWORK_NAMES[c.framework]}, ${sizeById(c.size)!.label}, ${modeById(c.mode).label}: ` +
+        `${list(top) || 'none'}${inside ? `; inside scripts: ${inside}` : ''}`,
+    );
+  }
+  return lines;
+}
+
+function warnings(http: readonly HttpSummary[]): string[] {
+  const lines: string[] = [];
+  for (const s of http) {
+    const where = `${FRAMEWORK_NAMES[s.framework]}, ${sizeById(s.size)!.label}, ${modeById(s.mode).label}`;
+    if (s.non2xx > 0 || s.errors > 0)
+      lines.push(`Warning: ${where}: ${s.non2xx} non-2xx responses, ${s.errors} errors.`);
+    if (modeById(s.mode).hits && s.originRuns > 0)
+      lines.push(
+        `Warning: ${where}: the handler ran on ${fixed(s.originRuns * 100, 1)} % of requests.`,
+      );
+  }
+  return lines.length > 0 ? lines : ['Every response was a 2xx; no hit mode ran its handler.'];
 }
