@@ -94,6 +94,15 @@ export async function calibrate(admin: Redis, work: () => Promise<number>): Prom
   let ended: () => void = () => undefined;
   const end = new Promise<void>((resolve) => (ended = resolve));
   let open = true;
+  // Lines still arriving while the connection closes confuse ioredis ("command queue state"):
+  // nothing read after the marker matters.
+  let failure: unknown;
+  monitor.on('error', (err: unknown) => {
+    if (!open) return;
+    open = false;
+    failure = err;
+    ended();
+  });
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     // MONITOR keeps streaming until the server notices the disconnect: what follows the marker
     // is the next case's.
@@ -112,6 +121,7 @@ export async function calibrate(admin: Redis, work: () => Promise<number>): Prom
     // MONITOR streams what ran in order: once the marker shows, everything before it has too.
     await admin.echo(marker);
     await end;
+    if (failure) throw failure;
     return { operations, top, lua };
   } finally {
     monitor.disconnect();

@@ -18,7 +18,7 @@ const env = useEnvironment();
 forbidUnhandledRejections();
 
 /** Headers that differ between two answers for reasons other than the cache. */
-const TRANSPORT = ['date', 'connection', 'keep-alive', 'x-cache', 'age'];
+const TRANSPORT = ['date', 'connection', 'keep-alive', 'x-cache', 'age', 'cache-status'];
 
 function stable(answer: Answer): Record<string, string | undefined> {
   return Object.fromEntries(
@@ -307,6 +307,7 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
           {
             path: '/s-broken-key',
             cache: {
+              name: 'broken',
               key: () => {
                 throw new Error('key function failed');
               },
@@ -324,7 +325,8 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
       expect(broken.status).toBe(200);
       expect(broken.text).toBe('still served');
       await app.cache.invalidate({ tags: ['t'] });
-      expect(app.cache.stats()).toEqual({
+      const stats = app.cache.stats();
+      expect(stats).toMatchObject({
         hits: 2,
         misses: 1,
         stale: 0,
@@ -332,7 +334,13 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
         stores: 1,
         invalidations: 1,
         errors: 1,
+        refused: 0,
       });
+      expect(stats.localHits).toBeLessThanOrEqual(2); // hits answered from process memory
+      // Per route: by its name, or the pattern the router matched (Express), or '*'.
+      const s = stats.routes[kit.framework === 'express' ? '/s' : '*'];
+      expect(s).toEqual({ hits: 2, misses: 1, stale: 0, bypasses: 1, stores: 1 });
+      expect(stats.routes.broken).toMatchObject({ bypasses: 1 });
     });
 
     test('route(), invalidateOn() and attach() set req.cache / ctx.cache for controllers', async () => {

@@ -11,6 +11,7 @@ export {
 export type { ErrorReporter } from './report.js';
 export { HttpCache, type CacheHandle, type CachedRoute, type Invalidation } from './http/engine.js';
 export { capture, replayAtWrite, writeReplay, type Capture } from './http/node-response.js';
+export { CHANNELS, type LookupStatus, type Outcome } from './http/status.js';
 export {
   frameworkCache,
   type FrameworkCache,
@@ -20,6 +21,7 @@ export type { HttpCacheOptions, InvalidateOnSpec, RouteOptions, UserId } from '.
 export type {
   CacheRequest,
   CacheStats,
+  RouteStats,
   CapturedResponse,
   Decision,
   Finish,

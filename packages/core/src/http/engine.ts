@@ -1,7 +1,7 @@
 import { MemoryCacheStore } from '../store/memory-store.js';
 import type { CacheStore } from '../store/types.js';
 import { safeReporter, throttledConsoleReporter, type ErrorReporter } from '../report.js';
-import { Answers } from './answers.js';
+import { Answers, startStatus } from './answers.js';
 import type { Shared } from './fill.js';
 import { Flights } from './flights.js';
 import { Lookup } from './lookup.js';
@@ -18,6 +18,7 @@ import {
 } from './options.js';
 import { keyTags } from './request-keys.js';
 import { InvalidationRetry } from './retry.js';
+import { CHANNELS, type LookupStatus } from './status.js';
 import type { CacheRequest, CacheStats, Decision, InvalidateSpec } from './types.js';
 
 /** A cached route: adapters call `lookup` for each request. */
@@ -61,6 +62,9 @@ export class HttpCache<C> {
     stores: 0,
     invalidations: 0,
     errors: 0,
+    localHits: 0,
+    refused: 0,
+    routes: {},
   };
   #closed = false;
   /** Stores in progress (they never reject). */
@@ -76,11 +80,13 @@ export class HttpCache<C> {
     const report = safeReporter(options.onError ?? throttledConsoleReporter('HTTP cache'));
     this.#report = (err) => {
       this.#stats.errors++;
+      if (CHANNELS.error.hasSubscribers) CHANNELS.error.publish({ error: err });
       report(err);
     };
     this.#retry = new InvalidationRetry((tags) => this.#store.invalidateTags(tags), this.#report);
     const debug = options.debugHeaders ?? true;
-    this.#answers = new Answers({ stats: this.#stats, report: this.#report, debug });
+    const cacheStatus = options.cacheStatus ?? true;
+    this.#answers = new Answers({ stats: this.#stats, report: this.#report, debug, cacheStatus });
     this.#decisions = new Lookup<C>({
       store: this.#store,
       flights: this.#flights,
@@ -117,12 +123,20 @@ export class HttpCache<C> {
     ];
     if (tags.length === 0) return;
     this.#flights.clear();
+    const started = performance.now();
+    let removed: number | undefined;
+    let error: unknown;
     try {
-      await this.#store.invalidateTags(tags);
+      removed = await this.#store.invalidateTags(tags);
       this.#stats.invalidations++;
     } catch (err) {
+      error = err;
       this.#report(err);
       this.#retry.add(tags, err);
+    }
+    if (CHANNELS.invalidate.hasSubscribers) {
+      const duration = performance.now() - started;
+      CHANNELS.invalidate.publish({ tags, removed, duration, error });
     }
   }
 
@@ -158,7 +172,10 @@ export class HttpCache<C> {
 
   /** Counters since creation (a copy). */
   stats(): CacheStats {
-    return { ...this.#stats };
+    const routes = Object.fromEntries(
+      Object.entries(this.#stats.routes).map(([name, counts]) => [name, { ...counts }]),
+    );
+    return { ...this.#stats, routes };
   }
 
   /**
@@ -178,22 +195,34 @@ export class HttpCache<C> {
     request: CacheRequest,
     context: C,
   ): Decision | Promise<Decision> {
+    const status = startStatus(route.name ?? request.route?.pattern ?? '*');
     try {
-      const hit = this.#decisions.fast(route, request, context);
+      const hit = this.#decisions.fast(route, request, context, status);
       if (hit) return hit;
     } catch (err) {
-      this.#report(err);
-      return this.#answers.bypass();
+      return this.#failed(err, status);
     }
-    return this.#decide(route, request, context);
+    return this.#decide(route, request, context, status);
   }
 
-  async #decide(route: ResolvedRoute<C>, request: CacheRequest, context: C): Promise<Decision> {
+  async #decide(
+    route: ResolvedRoute<C>,
+    request: CacheRequest,
+    context: C,
+    status: LookupStatus,
+  ): Promise<Decision> {
     try {
-      return await this.#decisions.decide(route, request, context);
+      return await this.#decisions.decide(route, request, context, status);
     } catch (err) {
-      this.#report(err);
-      return this.#answers.bypass();
+      return this.#failed(err, status);
     }
+  }
+
+  /** A lookup that threw (a route function, a store): the handler answers. */
+  #failed(err: unknown, status: LookupStatus): Decision {
+    this.#report(err);
+    status.reason = 'error';
+    status.duration = 0;
+    return this.#answers.bypass(status);
   }
 }

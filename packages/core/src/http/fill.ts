@@ -34,22 +34,23 @@ export interface Fill {
 }
 
 /**
- * Stores a response under its lease; resolves what waiting requests may serve, or `undefined`
- * when nothing was stored (refused lease, the route's Vary changed; store trouble throws).
+ * Stores a response under its lease; resolves what waiting requests may serve, `'refused'` when
+ * the lease was (an invalidation came first), or `undefined` when the route's Vary changed; store
+ * trouble throws.
  */
-export async function fill(store: CacheStore, job: Fill): Promise<Shared | undefined> {
+export async function fill(store: CacheStore, job: Fill): Promise<Shared | 'refused' | undefined> {
   const { body, metadata, lease, ttl, tags, knownVary, vary, variant } = job;
   if (knownVary === undefined && vary.length > 0) {
     // First sight of a varying response: the marker says what it varies on and holds this
     // first variant; later variants are stored under keys of their own.
     const marker: VaryMetadata = { kind: 'vary', vary: [...vary], variant, response: metadata };
-    if (!(await store.setLeased(lease, body, marker, ttl, tags))) return undefined;
+    if (!(await store.setLeased(lease, body, marker, ttl, tags))) return 'refused';
     return { metadata, body, vary, variant };
   }
   if (knownVary !== undefined && knownVary.join() !== vary.join()) {
     await store.delete(job.primary); // the route changed what it varies on
     return undefined;
   }
-  if (!(await store.setLeased(lease, body, metadata, ttl, tags))) return undefined;
+  if (!(await store.setLeased(lease, body, metadata, ttl, tags))) return 'refused';
   return { metadata, body, vary, variant: job.key };
 }

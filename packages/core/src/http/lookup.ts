@@ -15,9 +15,10 @@ import { timingOf } from './freshness.js';
 import { headerValue, listTokens, parseCacheGroups } from './headers.js';
 import { variantKey } from './key.js';
 import type { ResolvedRoute } from './options.js';
-import { bypassReason, isStorable } from './policy.js';
+import { bypassReason, unstorable } from './policy.js';
 import { requestKeys, type RequestKeys } from './request-keys.js';
 import type { InvalidationRetry } from './retry.js';
+import { CHANNELS, keyHash, type LookupStatus, type Outcome } from './status.js';
 import type { CacheRequest, CacheStats, CapturedResponse, Decision, Finish, Hit } from './types.js';
 
 /** What a read found under one key. */
@@ -71,7 +72,12 @@ export class Lookup<C> {
    * A fresh hit the store can answer from process memory, decided without a single promise; or
    * `undefined`: then {@link Lookup.decide} takes the request, whatever it turns out to be.
    */
-  fast(route: ResolvedRoute<C>, request: CacheRequest, context: C): Hit | undefined {
+  fast(
+    route: ResolvedRoute<C>,
+    request: CacheRequest,
+    context: C,
+    status: LookupStatus,
+  ): Hit | undefined {
     const { store, retry, answers } = this.#parts;
     if (!store.peek || this.#parts.closed() || bypassReason(request, route)) return undefined;
     const keys = requestKeys(route, request, context);
@@ -86,15 +92,25 @@ export class Lookup<C> {
     if (!found || ageOf(found) >= found.metadata.ttl) return undefined;
     if (retry.pending && (retry.affects(keys.tags) || retry.affects(found.metadata.tags ?? [])))
       return undefined;
-    return answers.hit(found, request, 'HIT');
+    this.#parts.stats.localHits++;
+    return answers.hit(found, request, decided(status, 'hit', keys.primary));
   }
 
-  async decide(route: ResolvedRoute<C>, request: CacheRequest, context: C): Promise<Decision> {
+  async decide(
+    route: ResolvedRoute<C>,
+    request: CacheRequest,
+    context: C,
+    status: LookupStatus,
+  ): Promise<Decision> {
     const { answers, flights, retry } = this.#parts;
-    if (this.#parts.closed() || bypassReason(request, route)) return answers.bypass();
+    const bypass = this.#parts.closed() ? 'closed' : bypassReason(request, route);
+    if (bypass) return answers.bypass(decided(status, 'bypass', undefined, bypass));
     const keys = requestKeys(route, request, context);
+    if ('bypass' in keys) return answers.bypass(decided(status, 'bypass', undefined, keys.bypass));
     // A failed invalidation of one of these tags is being retried: Redis may hold stale entries.
-    if ('bypass' in keys || retry.affects(keys.tags)) return answers.bypass();
+    if (retry.affects(keys.tags)) {
+      return answers.bypass(decided(status, 'bypass', keys.primary, 'invalidation-pending'));
+    }
 
     let key = keys.primary;
     let read = await this.#read(key, keys.tags);
@@ -112,6 +128,7 @@ export class Lookup<C> {
           : await this.#read(key, keys.tags);
       // An expired first variant still serves as stale copy and to revalidate with.
       if (!read.found && first) read = { ...read, found: first };
+      if (!read.found) status.fwd = 'vary-miss';
     }
     let { found } = read;
     if (found && retry.affects(found.metadata.tags ?? [])) found = undefined;
@@ -121,12 +138,13 @@ export class Lookup<C> {
     if (found) {
       const age = ageOf(found);
       const { ttl, swr, sie } = found.metadata;
-      if (age < ttl) return answers.hit(found, request, 'HIT');
+      if (age < ttl) return answers.hit(found, request, decided(status, 'hit', key));
       // Someone is refreshing it already, or a HEAD cannot refresh it: the stale copy will do.
       if (age < ttl + swr && (head || flights.join(key)))
-        return answers.hit(found, request, 'STALE');
+        return answers.hit(found, request, decided(status, 'stale', key));
       if (age < ttl + sie) stale = found;
       if (route.freshness === 'headers') expired = found;
+      status.fwd = 'stale';
     }
 
     const flight = flights.join(key);
@@ -137,12 +155,12 @@ export class Lookup<C> {
         (shared.vary.length === 0 ||
           variantKey(keys.primary, shared.vary, request) === shared.variant)
       ) {
-        return answers.hit(shared, request, 'HIT');
+        return answers.hit(shared, request, decided(status, 'collapsed', key));
       }
-      return answers.miss(request, stale, undefined);
+      return answers.miss(request, stale, undefined, decided(status, 'miss', key, 'collapsed'));
     }
     // A HEAD response has no body to store: it never creates an entry.
-    if (head) return answers.miss(request, stale, undefined);
+    if (head) return answers.miss(request, stale, undefined, decided(status, 'miss', key, 'head'));
 
     const settle = flights.lead(key);
     let lease = read.lease;
@@ -157,8 +175,8 @@ export class Lookup<C> {
     // RFC 9111 4.3.1: an expired entry is validated with the origin's validators, so that a 304
     // can refresh it instead of the whole response being sent again.
     const asked = expired ? askToValidate(request.headers, expired.metadata) : [];
-    const leading = { route, request, keys, key, vary, lease, settle };
-    return answers.miss(request, stale, {
+    const leading = { route, request, keys, key, vary, lease, settle, status };
+    const leader: Leader = {
       abandon: () => settle(undefined),
       store: (response) => {
         if (expired && asked.length > 0 && response?.status === 304) {
@@ -173,7 +191,8 @@ export class Lookup<C> {
         }
         return this.#stored(leading, response);
       },
-    } satisfies Leader);
+    };
+    return answers.miss(request, stale, leader, decided(status, 'miss', key));
   }
 
   /**
@@ -182,29 +201,36 @@ export class Lookup<C> {
    * out: middleware may still add Set-Cookie, Cache-Control or Vary then.
    */
   #stored(leading: Leading<C>, response: CapturedResponse | undefined): Finish {
-    const { route, request, keys, lease, settle } = leading;
+    const { route, request, keys, lease, settle, status } = leading;
     const authorized = request.headers.authorization !== undefined;
-    if (!response || !lease || !isStorable(response, route, keys.user, authorized)) {
-      settle(undefined);
-      return FINISH;
-    }
+    status.reason = !response
+      ? 'streamed'
+      : (unstorable(response, route, keys.user, authorized) ?? (lease ? undefined : 'no-lease'));
     const now = Date.now();
-    const timing = timingOf(route, response, now);
-    if (!timing) {
+    const timing = response && !status.reason ? timingOf(route, response, now) : undefined;
+    if (!response || !lease || !timing) {
+      status.reason ??= 'no-freshness';
       settle(undefined);
       return FINISH;
     }
+    status.stored = true;
     const { ttl, swr, sie } = timing;
     const groups = parseCacheGroups(headerValue(response.headers, 'cache-groups'));
     const tags = [...keys.tags, ...groups];
     const metadata = responseMetadata(response, ttl, swr, sie, now, tags, route.unstored);
     if (route.freshness === 'headers') metadata.revalidate = true;
     const written = (head: { status: number; headers: OutgoingHttpHeaders } | undefined): void => {
-      if (!head || !isStorable({ ...response, ...head }, route, keys.user, authorized)) {
+      const late = head
+        ? unstorable({ ...response, ...head }, route, keys.user, authorized)
+        : 'streamed';
+      if (late) {
+        // Middleware added a header while the response was written (a session cookie, say).
+        status.stored = false;
+        status.reason = late;
         settle(undefined);
         return;
       }
-      const varies = [...new Set(listTokens(headerValue(head.headers, 'vary')))].sort();
+      const varies = [...new Set(listTokens(headerValue(head?.headers ?? {}, 'vary')))].sort();
       this.#fill(leading, lease, metadata, response.body, varies);
     };
     // The client that caused the store gets the validator and the Date the entry will have.
@@ -235,7 +261,9 @@ export class Lookup<C> {
       ? responseMetadata(refreshed, timing.ttl, timing.swr, timing.sie, now, tags, route.unstored)
       : expired.metadata;
     metadata.revalidate = true;
-    if (!timing || !isStorable(refreshed, route, keys.user)) settle(undefined);
+    if (!timing || unstorable(refreshed, route, keys.user)) settle(undefined);
+    leading.status.outcome = 'revalidated';
+    leading.status.stored = timing !== undefined;
     const { lease } = leading;
     const written =
       timing && lease
@@ -248,7 +276,7 @@ export class Lookup<C> {
     const replace = this.#parts.answers.replay(
       { metadata, body: expired.body },
       request,
-      'REVALIDATED',
+      leading.status,
     );
     return { removeHeaders: FINISH.removeHeaders, replace, written };
   }
@@ -274,18 +302,34 @@ export class Lookup<C> {
       ttl: Math.ceil(metadata.ttl + Math.max(metadata.swr, metadata.sie, keepToValidate(metadata))),
       tags: metadata.tags ?? keys.tags,
     };
+    const { stats, store, retry, report } = this.#parts;
+    const { status } = leading;
     const work = async (): Promise<Shared | undefined> => {
+      const started = performance.now();
+      let outcome: Shared | 'refused' | undefined;
+      let error: unknown;
       // An invalidation of one of its tags failed and is retried: Redis may miss it meanwhile.
-      if (this.#parts.retry.affects(job.tags)) return undefined;
-      try {
-        const shared = await fill(this.#parts.store, job);
-        if (shared) this.#parts.stats.stores++;
-        return shared;
-      } catch (err) {
-        if ((err as { code?: unknown }).code !== 'ERR_RESTASH_ENTRY_TOO_LARGE')
-          this.#parts.report(err);
-        return undefined;
+      if (!retry.affects(job.tags)) {
+        try {
+          outcome = await fill(store, job);
+        } catch (err) {
+          error = err;
+          if ((err as { code?: unknown }).code !== 'ERR_RESTASH_ENTRY_TOO_LARGE') report(err);
+        }
       }
+      const shared = outcome === 'refused' ? undefined : outcome;
+      const stored = shared !== undefined;
+      if (stored) {
+        stats.stores++;
+        const route = stats.routes[status.route];
+        if (route) route.stores++;
+      } else if (outcome === 'refused') stats.refused++;
+      if (CHANNELS.store.hasSubscribers) {
+        const reason = stored ? undefined : error ? 'store-error' : (outcome ?? 'not-stored');
+        const duration = performance.now() - started;
+        CHANNELS.store.publish({ route: status.route, key: status.key, stored, reason, duration });
+      }
+      return shared;
     };
     this.#parts.track(work().then(settle));
   }
@@ -335,6 +379,7 @@ interface Leading<C> {
   vary: readonly string[] | undefined;
   lease: Lease | undefined;
   settle(result: Shared | undefined): void;
+  status: LookupStatus;
 }
 
 /**
@@ -344,6 +389,20 @@ interface Leading<C> {
 function keepToValidate(metadata: ResponseMetadata): number {
   const validator = !metadata.generatedEtag || metadata.headers['last-modified'] !== undefined;
   return metadata.revalidate && validator ? Math.min(Math.max(metadata.ttl, 60), 86_400) : 0;
+}
+
+/** Records the decision in `status` (the hash of the key only when someone listens). */
+function decided(
+  status: LookupStatus,
+  outcome: Outcome,
+  key: string | undefined,
+  reason?: string,
+): LookupStatus {
+  status.outcome = outcome;
+  status.reason = reason;
+  if (key !== undefined && CHANNELS.lookup.hasSubscribers) status.key = keyHash(key);
+  status.duration = performance.now() - status.duration;
+  return status;
 }
 
 /** Seconds since a stored response was stored (its freshness counts from there). */

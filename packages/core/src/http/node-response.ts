@@ -42,7 +42,8 @@ export function capture(res: ServerResponse, pass: Pass, upstream: OutgoingHttpH
   };
   res.write = function (this: ServerResponse, ...args: Args) {
     restore();
-    if (open) finish(undefined);
+    // A stream: not stored, but its head still gets what the cache adds (Cache-Status).
+    if (open) setHeaders(res, finish(undefined));
     return (write as (...a: Args) => boolean).apply(this, args);
   } as Write;
   res.end = function (this: ServerResponse, ...args: Args) {
@@ -109,13 +110,10 @@ export function replayAtWrite(res: ServerResponse, response: ReplayResponse): vo
 
 /** Applies `finish` and writes: its replacement, or the call the app made (`args`). */
 function writeFinish(res: ServerResponse, end: End, finish: Finish, args: Args): ServerResponse {
-  const { removeHeaders, setHeaders = {}, replace, written } = finish;
+  const { replace, written } = finish;
   let head: WrittenHead | undefined;
   try {
-    if (!res.headersSent) {
-      for (const name of removeHeaders) res.removeHeader(name);
-      for (const [name, value] of Object.entries(setHeaders)) res.setHeader(name, value);
-    }
+    setHeaders(res, finish);
     let result: ServerResponse;
     if (replace && !res.headersSent) {
       res.statusCode = replace.status;
@@ -134,6 +132,13 @@ function writeFinish(res: ServerResponse, end: End, finish: Finish, args: Args):
   } finally {
     written?.(head);
   }
+}
+
+/** Applies the header changes of `finish`, unless the head went out already. */
+function setHeaders(res: ServerResponse, { removeHeaders, setHeaders = {} }: Finish): void {
+  if (res.headersSent) return;
+  for (const name of removeHeaders) res.removeHeader(name);
+  for (const [name, value] of Object.entries(setHeaders)) res.setHeader(name, value);
 }
 
 function toBuffer(chunk: unknown, encoding: unknown): Buffer {

@@ -48,6 +48,11 @@ export interface RouteOptions<C> {
    */
   unstoredHeaders?: readonly string[];
   /**
+   * The route's name in `stats().routes`, diagnostics and metrics. Default: the pattern its router
+   * matched (`/api/products/:id`), or `'*'` for a cache mounted before routing.
+   */
+  name?: string;
+  /**
    * Which query parameters are part of the key: a list of names (`page`, or `filter` for
    * `filter[…]`), or a test of a decoded name. Others are ignored: requests that differ only in
    * them share an entry, so name every parameter the handler reads. Default: all of them.
@@ -64,8 +69,13 @@ export interface HttpCacheOptions<C> extends Omit<RouteOptions<C>, 'tags'> {
   maxKeyLength?: number;
   /** Where responses live. Default: a `MemoryCacheStore` owned (and closed) by the cache. */
   store?: CacheStore;
-  /** Send `X-Cache` and `Age` (default `true`). */
+  /** Send `X-Cache` and `Age`. @default true */
   debugHeaders?: boolean;
+  /**
+   * Send the RFC 9211 `Cache-Status` header on every response of a cached route: what the cache
+   * did and, when it did not store or serve, why (`detail=`). @default true
+   */
+  cacheStatus?: boolean;
   /** Hears every error the cache absorbs (the request is then served by the handler). */
   onError?: (err: unknown) => void;
 }
@@ -87,6 +97,7 @@ export interface ResolvedRoute<C> {
   unstored: ReadonlySet<string>;
   query: QueryFilter | undefined;
   maxKeyLength: number;
+  name: string | undefined;
 }
 
 const ROUTE_KEYS = [
@@ -101,6 +112,7 @@ const ROUTE_KEYS = [
   'shared',
   'unstoredHeaders',
   'query',
+  'name',
 ] as const;
 const CACHE_KEYS = [
   ...ROUTE_KEYS.filter((k) => k !== 'tags'),
@@ -108,6 +120,7 @@ const CACHE_KEYS = [
   'debugHeaders',
   'onError',
   'maxKeyLength',
+  'cacheStatus',
 ];
 
 /** Throws a TypeError naming the first bad `createCache` option. */
@@ -116,6 +129,7 @@ export function checkCacheOptions<C>(options: HttpCacheOptions<C>): void {
   checkKnownKeys('createCache', options, CACHE_KEYS);
   checkRouteFields('', options);
   checkBoolean('debugHeaders', options.debugHeaders);
+  checkBoolean('cacheStatus', options.cacheStatus);
   checkInteger('maxKeyLength', options.maxKeyLength, 1);
   checkFunction('onError', options.onError);
   const { store } = options;
@@ -148,6 +162,7 @@ export function resolveRoute<C>(
     staleIfError: options.staleIfError ?? defaults.staleIfError ?? 0,
     shared: options.shared ?? defaults.shared ?? false,
     query: options.query ?? defaults.query,
+    name: options.name,
     maxKeyLength: defaults.maxKeyLength ?? 2048,
     unstored: new Set(
       [...(defaults.unstoredHeaders ?? []), ...(options.unstoredHeaders ?? [])].map((name) =>
@@ -214,6 +229,10 @@ function checkRouteFields<C>(where: string, options: Omit<RouteOptions<C>, 'tags
   checkBoolean(`${where}shared`, options.shared);
   checkStringArray(`${where}unstoredHeaders`, options.unstoredHeaders);
   if (typeof options.query !== 'function') checkStringArray(`${where}query`, options.query);
+  const { name } = options as { name?: unknown };
+  if (name !== undefined && typeof name !== 'string') {
+    throw new TypeError(`${where}name must be a string, got ${describe(name)}`);
+  }
   const { statuses } = options;
   if (
     statuses !== undefined &&

@@ -10,7 +10,6 @@ import type { CacheRequest, CapturedResponse } from './types.js';
 const METHOD_OVERRIDES = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 /** Headers some stacks honour to rewrite the URL: never let them near a shared entry. */
 const URL_OVERRIDES = ['x-original-url', 'x-rewrite-url'];
-const OVERRIDES = [...METHOD_OVERRIDES, ...URL_OVERRIDES];
 
 /** Statuses RFC 9110 defines: what a cache understands for `must-understand`. */
 const UNDERSTOOD = new Set([
@@ -19,56 +18,62 @@ const UNDERSTOOD = new Set([
   502, 503, 504, 505,
 ]);
 
-/** Why `request` must bypass the cache on `route`, or `undefined` when it may use it. */
+/**
+ * Why `request` must bypass the cache on `route` (a Cache-Status detail token, see
+ * LookupStatus), or `undefined` when it may use it.
+ */
 export function bypassReason<C>(
   request: CacheRequest,
   route: ResolvedRoute<C>,
 ): string | undefined {
   const { method, headers } = request;
-  if (method !== 'GET' && method !== 'HEAD') return `method ${method}`;
+  if (method !== 'GET' && method !== 'HEAD') return 'method';
   if (
     (headers['content-length'] !== undefined && headers['content-length'] !== '0') ||
     headers['transfer-encoding']
   ) {
-    return 'request has a body';
+    return 'request-body';
   }
-  const override = OVERRIDES.find((name) => headers[name] !== undefined);
-  if (override) return `request has ${override}`;
+  for (const name of METHOD_OVERRIDES) if (headers[name] !== undefined) return 'method-override';
+  for (const name of URL_OVERRIDES) if (headers[name] !== undefined) return 'url-override';
   // no-cache, max-age=0 and Pragma are ignored: clients must not be able to force origin load.
   const cc = headers['cache-control'];
-  if (cc !== undefined && cacheControl(cc).has('no-store')) return 'request no-store';
+  if (cc !== undefined && cacheControl(cc).has('no-store')) return 'no-store';
   if (headers.authorization !== undefined && !route.perUser && !route.shared) {
-    return 'Authorization on a route without perUser or shared';
+    return 'authorization';
   }
   return undefined;
 }
 
 /**
- * Whether the handler's response may be stored; `user` is the per-user id, if any; `authorized`
- * whether the request carried `Authorization`.
+ * Why the handler's response may not be stored (a Cache-Status detail token, see LookupStatus),
+ * or `undefined` when it may be; `user` is the per-user id, if any; `authorized` whether the
+ * request carried `Authorization`.
  */
-export function isStorable<C>(
+export function unstorable<C>(
   response: CapturedResponse,
   route: ResolvedRoute<C>,
   user: string | undefined,
   authorized = false,
-): boolean {
+): string | undefined {
   const { headers } = response;
-  if (!route.statuses.has(response.status)) return false;
-  if (headers['set-cookie'] !== undefined) return false;
+  if (!route.statuses.has(response.status)) return 'status';
+  if (headers['set-cookie'] !== undefined) return 'set-cookie';
   const directives = directivesFor(headers, route.freshness);
+  if (directives.has('no-store')) return 'no-store';
   // no-cache: never reused without revalidation (RFC 9111 5.2.2.4), which this cache does not do.
-  if (directives.has('no-store') || directives.has('no-cache')) return false;
-  if (directives.has('private') && user === undefined) return false;
+  if (directives.has('no-cache')) return 'no-cache';
+  if (directives.has('private') && user === undefined) return 'private';
   // RFC 9111 5.2.2.3: stored only by a cache that knows what the status means.
-  if (directives.has('must-understand') && !UNDERSTOOD.has(response.status)) return false;
+  if (directives.has('must-understand') && !UNDERSTOOD.has(response.status))
+    return 'must-understand';
   // RFC 9111 3.5: a shared cache reuses an authorized request's response only when it says so.
   const sharedAuthorized = authorized && user === undefined && route.freshness === 'headers';
   if (sharedAuthorized && !['public', 's-maxage', 'must-revalidate'].some((d) => directives.has(d)))
-    return false;
-  if (listTokens(headerValue(headers, 'vary')).includes('*')) return false;
+    return 'authorization';
+  if (listTokens(headerValue(headers, 'vary')).includes('*')) return 'vary-star';
   // A declared length the body disagrees with: the client got something else than the body.
   const length = headerValue(headers, 'content-length');
-  if (length !== undefined && Number(length) !== response.body.length) return false;
-  return true;
+  if (length !== undefined && Number(length) !== response.body.length) return 'content-length';
+  return undefined;
 }

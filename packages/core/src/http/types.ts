@@ -101,13 +101,23 @@ export interface InvalidateSpec {
   users?: readonly (string | number)[];
 }
 
-/** Counters since the cache was created. */
-export interface CacheStats {
+/** Counters of one route since the cache was created. */
+export interface RouteStats {
   hits: number;
   misses: number;
   stale: number;
   bypasses: number;
   stores: number;
+}
+
+/** Counters since the cache was created. */
+export interface CacheStats extends RouteStats {
   invalidations: number;
   errors: number;
+  /** Hits answered from process memory (the local tier, the in-memory store), no round trip. */
+  localHits: number;
+  /** Responses computed during an invalidation of their tags, so not stored (leases). */
+  refused: number;
+  /** Per route: by its `name`, or the pattern its router matched, or `'*'`. */
+  routes: Record<string, RouteStats>;
 }
