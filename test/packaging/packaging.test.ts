@@ -77,3 +77,50 @@ test('ioredis (5 or 6) is a peer dependency of every package, imported by dist/,
   expect(dist('index.js')).not.toMatch(/class Redis\b|class Cluster\b/);
   expect(dist('index.d.ts')).toMatch(/^import .* from 'ioredis';$/m);
 });
+
+// The ESM and CommonJS builds each define the error classes; an app that imports restash while a
+// library of its requires it must still recognise every error with one `instanceof` (the dual
+// package hazard). The classes answer `instanceof` by their `code`; the adapters re-export core's.
+test('one error class identity across the ESM and CommonJS builds, and through the adapters', () => {
+  const file = (name: string, ext: string): string =>
+    JSON.stringify(path.join(root, 'packages', name, 'dist', `index.${ext}`));
+  const { pairs, codeOnly, twoClasses } = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { createRequire } from 'node:module';
+        const require = createRequire(import.meta.url);
+        const builds = {
+          'core esm': await import('file://' + ${file('core', 'js')}),
+          'core cjs': require(${file('core', 'cjs')}),
+          'express esm': await import('file://' + ${file('express', 'js')}),
+          'koa cjs': require(${file('koa', 'cjs')}),
+        };
+        const pairs = [];
+        for (const [from, a] of Object.entries(builds)) {
+          const [tooLarge, closed] = [new a.EntryTooLargeError(2, 1), new a.StoreClosedError('S')];
+          for (const [to, b] of Object.entries(builds)) {
+            pairs.push([from, to, tooLarge instanceof b.EntryTooLargeError,
+              closed instanceof b.StoreClosedError, tooLarge instanceof b.StoreClosedError,
+              closed instanceof b.EntryTooLargeError, tooLarge instanceof Error]);
+          }
+        }
+        // Two classes (the hazard is real), one identity:
+        const twoClasses = builds['core esm'].StoreClosedError !== builds['core cjs'].StoreClosedError;
+        const { code } = builds['core cjs'].StoreClosedError;
+        const StoreClosedError = builds['core esm'].StoreClosedError;
+        const codeOnly = [Object.assign(new Error(), { code }) instanceof StoreClosedError,
+          { code } instanceof StoreClosedError];
+        console.log(JSON.stringify({ pairs, codeOnly, twoClasses }));`,
+      ],
+      { cwd: root, encoding: 'utf8' },
+    ),
+  ) as { pairs: [string, string, ...boolean[]][]; codeOnly: boolean[]; twoClasses: boolean };
+  expect(twoClasses).toBe(true);
+  expect(pairs).toHaveLength(16);
+  expect(pairs).toEqual(pairs.map(([from, to]) => [from, to, true, true, false, false, true]));
+  // An Error carrying the code is one (that is what crosses builds); a plain object is not.
+  expect(codeOnly).toEqual([true, false]);
+});

@@ -1,3 +1,5 @@
+// What an app uses: the adapters (@restash/express, @restash/koa) re-export all of it, so an app
+// needs one restash import (test/packaging checks the lists agree).
 export type { CacheEntry, CacheStore, Lease, Lookup } from './store/types.js';
 export { EntryTooLargeError, LEASE_TTL_MS, StoreClosedError } from './store/types.js';
 export { MemoryCacheStore, type MemoryCacheStoreOptions } from './store/memory-store.js';
@@ -9,24 +11,25 @@ export {
   type RedisCacheStoreOptions,
 } from './store/redis/options.js';
 export type { ErrorReporter } from './report.js';
-export { HttpCache, type CacheHandle, type CachedRoute, type Invalidation } from './http/engine.js';
-export { capture, replayAtWrite, writeReplay, type Capture } from './http/node-response.js';
+export type { HttpCacheOptions, InvalidateOnSpec, RouteOptions, UserId } from './http/options.js';
+export type { CacheStats, InvalidateSpec, RouteStats } from './http/types.js';
+export type { CacheHandle } from './http/engine.js';
 export { CHANNELS, type LookupStatus, type Outcome } from './http/status.js';
+
+// What an adapter is built from (the engine and the Node response plumbing); apps need none of it.
+export { HttpCache, type CachedRoute, type Invalidation } from './http/engine.js';
+export { capture, replayAtWrite, writeReplay, type Capture } from './http/node-response.js';
 export {
   frameworkCache,
   type FrameworkCache,
   type MiddlewareFactory,
 } from './http/framework-cache.js';
-export type { HttpCacheOptions, InvalidateOnSpec, RouteOptions, UserId } from './http/options.js';
 export type {
   CacheRequest,
-  CacheStats,
-  RouteStats,
   CapturedResponse,
   Decision,
   Finish,
   Hit,
-  InvalidateSpec,
   Pass,
   ReplayResponse,
   WrittenHead,

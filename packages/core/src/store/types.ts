@@ -85,10 +85,26 @@ export interface CacheStore<M extends object = Record<string, unknown>> {
 /** How long a lease stays valid: a value that takes longer to compute is not stored. */
 export const LEASE_TTL_MS = 120_000;
 
-/** The error `set` rejects with when an entry is larger than the store's `maxEntrySize`. */
+/**
+ * Whether `value` is an `Error` carrying `code`. The error classes below answer `instanceof` with
+ * it: the ESM and CommonJS builds (and two installed copies of the package) each define their own
+ * class, and an error thrown by one must still be an instance of the other's — an app that
+ * `import`s restash while a library of its `require`s it holds two classes and one store.
+ */
+function hasCode(value: unknown, code: string): boolean {
+  return value instanceof Error && (value as { code?: unknown }).code === code;
+}
+
+/**
+ * The error `set` rejects with when an entry is larger than the store's `maxEntrySize`.
+ * `instanceof` holds across the ESM and CommonJS builds and across copies of the package: it
+ * tests {@link EntryTooLargeError.code}.
+ */
 export class EntryTooLargeError extends Error {
-  /** Stable across duplicate copies of this package, unlike `instanceof`. */
-  readonly code = 'ERR_RESTASH_ENTRY_TOO_LARGE';
+  /** The `code` every instance carries. */
+  static readonly code = 'ERR_RESTASH_ENTRY_TOO_LARGE';
+  /** Stable across builds and copies of this package: `err.code === EntryTooLargeError.code`. */
+  readonly code = EntryTooLargeError.code;
   constructor(
     readonly size: number,
     readonly maxEntrySize: number,
@@ -96,13 +112,29 @@ export class EntryTooLargeError extends Error {
     super(`cache entry of ${size} bytes exceeds maxEntrySize (${maxEntrySize} bytes)`);
     this.name = 'EntryTooLargeError';
   }
+
+  /** `instanceof` by `code`: one identity for the ESM and CommonJS builds. */
+  static override [Symbol.hasInstance](value: unknown): value is EntryTooLargeError {
+    return hasCode(value, EntryTooLargeError.code);
+  }
 }
 
-/** The error every call rejects with after `close()`. */
+/**
+ * The error every call rejects with after `close()`. `instanceof` holds across the ESM and
+ * CommonJS builds and across copies of the package: it tests {@link StoreClosedError.code}.
+ */
 export class StoreClosedError extends Error {
-  readonly code = 'ERR_RESTASH_STORE_CLOSED';
+  /** The `code` every instance carries. */
+  static readonly code = 'ERR_RESTASH_STORE_CLOSED';
+  /** Stable across builds and copies of this package: `err.code === StoreClosedError.code`. */
+  readonly code = StoreClosedError.code;
   constructor(store: string) {
     super(`${store} is closed`);
     this.name = 'StoreClosedError';
+  }
+
+  /** `instanceof` by `code`: one identity for the ESM and CommonJS builds. */
+  static override [Symbol.hasInstance](value: unknown): value is StoreClosedError {
+    return hasCode(value, StoreClosedError.code);
   }
 }
