@@ -95,25 +95,18 @@ test('a manual failover: answers throughout, never stale, tracking moves to the 
   await untilLocal(cluster, b, key!, 'v1');
 
   const loop = readLoop(b, key!);
-  const started = performance.now();
   await cluster.failover(replica.port);
-  const promoted = performance.now();
   await a.set(key!, 'v2', {}, 60);
   await untilLocal(cluster, b, key!, 'v2', 10_000); // tracked again, on the promoted replica
-  const local = Math.round(performance.now() - promoted);
   const reads = await loop.stop();
 
   const values = reads.map((r) => r.value);
   expect(values).not.toContain('THREW');
   expect(values.filter((v) => v !== 'v1' && v !== 'v2' && v !== undefined)).toEqual([]);
   expect(after(reads, 'v2')).not.toContain('v1');
-  // Misses are allowed (a get that times out under load misses); the entry was never lost.
-  console.log(
-    `cluster: manual failover took ${Math.round(promoted - started)} ms; local tier tracked ` +
-      `again ${local} ms after it; ${reads.length} gets meanwhile, ` +
-      `${values.filter((v) => v === undefined).length} missed, slowest ` +
-      `${Math.round(Math.max(...reads.map((r) => r.ms)))} ms`,
-  );
+  // Misses are allowed (a get that times out under load misses); the entry was never lost, and
+  // no get waited long for the failover (63 ms at worst measured; the kill below allows 3 s).
+  expect(Math.max(...reads.map((r) => r.ms))).toBeLessThan(3000);
   await a.set(key!, 'v3', {}, 60);
   await untilLocal(cluster, b, key!, 'v3');
 });
@@ -162,7 +155,6 @@ test('a master killed: gets never throw nor go stale, writes reject, all recover
     10_000,
     'B serving v2 from its local tier',
   );
-  const tracked = performance.now() - killedAt;
   const [reads, ...otherReads] = await Promise.all(loops.map((l) => l.stop()));
 
   const values = reads!.map((r) => r.value);
@@ -175,31 +167,17 @@ test('a master killed: gets never throw nor go stale, writes reject, all recover
     expect(r.map((x) => x.value).filter((v) => v !== 'v1' && v !== undefined)).toEqual([]);
     expect(r.at(-1)?.value).toBe('v1');
   }
-  const otherMisses = otherReads.flat().filter((x) => x.value === undefined).length;
 
   const firstMiss = reads!.find((r) => r.value === undefined);
   const hitsAgain = reads!.find((r) => r.at > (firstMiss?.at ?? Infinity) && r.value !== undefined);
   const slowest = Math.max(...reads!.map((r) => r.ms));
-  const failedWrites = writes.filter((w) => !w.ok);
-  console.log(
-    [
-      `cluster: master killed; gets on its slots missed from ${ms(firstMiss?.at, killedAt)} ms`,
-      `to ${ms(hitsAgain?.at, killedAt)} ms after the kill (hits again),`,
-      `writes accepted again after ${Math.round(writable)} ms`,
-      `(${failedWrites.length} rejected, slowest rejection ${Math.round(Math.max(0, ...failedWrites.map((w) => w.ms)))} ms),`,
-      `local tier tracked again after ${Math.round(tracked)} ms;`,
-      `${reads!.length} gets, ${values.filter((v) => v === undefined).length} misses, slowest get ${Math.round(slowest)} ms;`,
-      `gets on the other masters: ${otherReads.flat().length}, ${otherMisses} misses`,
-    ].join(' '),
-  );
-  // Every get stays bounded while the master is gone (the failover itself takes seconds), and
-  // gets hit again as soon as the cluster has failed over (when writes are accepted again).
+  const slowestRejection = Math.max(0, ...writes.filter((w) => !w.ok).map((w) => w.ms));
+  // Every get and every rejected write stays bounded while the master is gone (the failover
+  // itself takes seconds; 0.3 s and 0.45 s at worst measured), and gets hit again as soon as the
+  // cluster has failed over (when writes are accepted again).
   expect(slowest).toBeLessThan(3000);
+  expect(slowestRejection).toBeLessThan(3000);
   expect(writable).toBeLessThan(20_000);
   expect(hitsAgain).toBeDefined();
   expect(hitsAgain!.at - killedAt).toBeLessThan(writable + 2000);
 });
-
-function ms(at: number | undefined, from: number): string {
-  return at === undefined ? '(never)' : String(Math.round(at - from));
-}

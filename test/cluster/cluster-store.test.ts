@@ -144,9 +144,6 @@ test('warm gets cost zero commands and cold gets one, on every master', async ()
     for (const key of keys) expect((await store.get(key))?.value).toBe(`v-${key}`);
   }
   const warm = (await evalshaCount(cluster)) - warmBefore;
-  console.log(
-    `cluster: ${keys.length} cold gets cost ${cold} scripts; ${keys.length * 100} warm gets ${warm}`,
-  );
   expect(cold).toBe(keys.length);
   expect(warm).toBe(0);
 });
@@ -260,8 +257,8 @@ describe('slot moves', () => {
       5000,
       'B dropping its local tier',
     );
-    const noticed = Math.round(performance.now() - claimed);
-    console.log(`cluster: slot claimed behind its master's back, noticed within ${noticed} ms`);
+    // Within a slot-map check period or two (1 s each; 0.75–0.9 s measured), not just eventually.
+    expect(performance.now() - claimed).toBeLessThan(3000);
     expect(messages(errors).some((m) => /slots changed masters/.test(m))).toBe(true);
     await a.set(key!, 'v2', {}, 60);
     expect((await b.get(key!))?.value).toBe('v2');

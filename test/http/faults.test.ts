@@ -24,8 +24,6 @@ forbidUnhandledRejections();
 /** Generous: the default command timeout is 250 ms and a miss makes at most two calls first. */
 const BOUND_MS = 1500;
 
-const latencies: Record<string, number[]> = {};
-
 function routes(counter: { calls: number }): RouteSpec[] {
   return [
     {
@@ -43,7 +41,7 @@ function routes(counter: { calls: number }): RouteSpec[] {
 }
 
 /** Sends one GET and one POST; both must be answered by their handlers within the bound. */
-async function expectServed(app: BuiltApp, label: string): Promise<void> {
+async function expectServed(app: BuiltApp): Promise<void> {
   const started = performance.now();
   const read = await get(app, '/items');
   const readMs = performance.now() - started;
@@ -53,15 +51,9 @@ async function expectServed(app: BuiltApp, label: string): Promise<void> {
   const write = await call(app, 'post', '/items');
   const writeMs = performance.now() - writeStarted;
   expect(write.status).toBe(201);
-  (latencies[label] ??= []).push(Math.round(readMs), Math.round(writeMs));
   expect(readMs).toBeLessThan(BOUND_MS);
   expect(writeMs).toBeLessThan(BOUND_MS);
 }
-
-afterAll(() => {
-  // Figures for the report: ms per request (GET, POST) under each fault.
-  console.log('fault latencies (ms):', JSON.stringify(latencies));
-});
 
 async function build(kit: Kit, tracking: boolean, errors: unknown[]): Promise<BuiltApp> {
   return env.build(kit, {
@@ -78,7 +70,7 @@ describe.each(ADAPTERS)('%s', (name, kit) => {
     await storedCount(app, 1);
     await env.redis().kill();
     try {
-      for (let i = 0; i < 3; i++) await expectServed(app, `${name} killed`);
+      for (let i = 0; i < 3; i++) await expectServed(app);
       expect(errors.length).toBeGreaterThan(0);
     } finally {
       await env.redis().restart();
@@ -99,7 +91,7 @@ describe.each(ADAPTERS)('%s', (name, kit) => {
     const pauseMs = 1200;
     await env.redis().admin().call('CLIENT', 'PAUSE', String(pauseMs), 'ALL');
     const paused = performance.now();
-    await expectServed(app, `${name} paused`);
+    await expectServed(app);
     expect(errors.length).toBeGreaterThan(0);
     await sleep(Math.max(0, pauseMs + 100 - (performance.now() - paused)));
   }, 10_000);
@@ -112,7 +104,7 @@ describe.each(ADAPTERS)('%s', (name, kit) => {
         cache: { store: brokenStore(how), onError: (err) => errors.push(err) },
         routes: routes({ calls: 0 }),
       });
-      for (let i = 0; i < 2; i++) await expectServed(app, `${name} store ${how}s`);
+      for (let i = 0; i < 2; i++) await expectServed(app);
       await expect(
         app.cache.invalidate({ tags: ['items'], users: ['u'] }),
       ).resolves.toBeUndefined();
@@ -154,7 +146,6 @@ describe.each(ADAPTERS)('%s', (name, kit) => {
   });
 
   test('a hit costs one EVALSHA without tracking, none when warm with tracking', async () => {
-    const figures: Record<string, Record<string, number>> = {};
     for (const tracking of [false, true]) {
       const app = await build(kit, tracking, []);
       await get(app, '/items');
@@ -176,7 +167,6 @@ describe.each(ADAPTERS)('%s', (name, kit) => {
       for (let i = 0; i < hits; i++)
         expect((await get(app, '/items')).headers['x-cache']).toBe('HIT');
       const stats = await env.redis().commandStats();
-      figures[tracking ? 'tracking on' : 'tracking off'] = stats;
       expect(stats.evalsha ?? 0).toBe(tracking ? 0 : hits);
       // Nothing else went to Redis from the hit path (the rest is the script's own reads, the
       // stats reset, and the tracker's health checks).
@@ -193,6 +183,5 @@ describe.each(ADAPTERS)('%s', (name, kit) => {
       if (!tracking) expect(stats.hmget).toBe(hits);
       await app.close();
     }
-    console.log(`${name}: Redis commands for 10 hits:`, JSON.stringify(figures));
   });
 });

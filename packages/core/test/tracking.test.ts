@@ -89,7 +89,6 @@ test('warm gets cost zero Redis commands, cold gets one round trip', async () =>
   expect(stats.evalsha).toBe(1);
   expect(stats.eval).toBeUndefined();
   expect(Object.keys(stats).filter((name) => name.startsWith('client'))).toEqual([]);
-  console.log('commandstats for 1 cold + 100 warm gets:', stats);
 });
 
 test('writes, overwrites, deletes and tag invalidations through A reach B', async () => {
