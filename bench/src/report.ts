@@ -215,10 +215,9 @@ function warnings(http: readonly HttpSummary[]): string[] {
     const where = `${FRAMEWORK_NAMES[s.framework]}, ${sizeById(s.size)!.label}, ${modeById(s.mode).label}`;
     if (s.non2xx > 0 || s.errors > 0)
       lines.push(`Warning: ${where}: ${s.non2xx} non-2xx responses, ${s.errors} errors.`);
-    if (modeById(s.mode).hits && s.originRuns > 0)
-      lines.push(
-        `Warning: ${where}: the handler ran on ${fixed(s.originRuns * 100, 1)} % of requests.`,
-      );
+    // A Redis timeout on a saturated machine turns a hit into a miss: rare, but said.
+    if (modeById(s.mode).hits && s.originRunsTotal > 0)
+      lines.push(`Warning: ${where}: the handler ran ${s.originRunsTotal} times over all rounds.`);
   }
   return lines.length > 0 ? lines : ['Every response was a 2xx; no hit mode ran its handler.'];
 }

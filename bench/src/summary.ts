@@ -24,6 +24,7 @@ export interface HttpSummary {
   roundTrips: number;
   originRuns: number;
   /** Totals over all rounds. */
+  originRunsTotal: number;
   non2xx: number;
   errors: number;
 }
@@ -54,6 +55,7 @@ export function summarizeHttp(cases: readonly HttpCase[]): HttpSummary[] {
       redisProcessUs: perRequest((_, i) => costs[i]!.processUs),
       roundTrips: perRequest((_, i) => costs[i]!.roundTrips),
       originRuns: perRequest((w) => w.originRuns),
+      originRunsTotal: c.windows.reduce((sum, w) => sum + w.originRuns, 0),
       non2xx: c.windows.reduce((sum, w) => sum + w.load.non2xx, 0),
       errors: c.windows.reduce((sum, w) => sum + w.load.errors, 0),
     };
