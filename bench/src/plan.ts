@@ -17,8 +17,8 @@ export const USAGE = `pnpm bench [options]
   --save              write bench/results/latest.{md,svg,json} (committed; the README shows them)
                       instead of bench/results/local/<date>.* (untracked)
   --rounds N          rounds through all cases (default 5, quick 3)
-  --seconds S         measured seconds per case per round (default 2, quick 0.4)
-  --warmup S          warm-up seconds per case (default 1, quick 0.3)
+  --seconds S         measured seconds per case per round (default 2, quick 0.4; store 1.5, 0.3)
+  --warmup S          warm-up seconds per case (default 1, quick 0.3; store 0.5, 0.15)
   --connections N     HTTP keep-alive connections (default 50)
   --framework NAME    express or koa (repeatable; default both)
   --http-only         skip the store micro-benchmark
