@@ -488,7 +488,19 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
       () => kit.createCache({ tll: 5 } as never),
       /unknown option 'tll'/,
     ],
-    ['route ttl', () => kit.createCache().route({ ttl: '60' as never }), /route\.ttl/],
+    ['route ttl', () => kit.createCache().route({ ttl: '60' }), /route\.ttl/],
+    [
+      'route ttl (unreadable)',
+      () => kit.createCache().route({ ttl: '5 fortnights' }),
+      /route\.ttl/,
+    ],
+    ['route shorthand', () => kit.createCache().route('soon'), /route\.ttl/],
+    ['createCache ttl (not whole seconds)', () => kit.createCache({ ttl: '1500ms' }), /ttl/],
+    [
+      'createCache staleIfError (negative)',
+      () => kit.createCache({ staleIfError: '-1h' }),
+      /staleIfError/,
+    ],
     ['route tags', () => kit.createCache().route({ tags: 'products' as never }), /route\.tags/],
     ['route key', () => kit.createCache().route({ key: 'k' as never }), /route\.key/],
     ['route shared', () => kit.createCache().route({ shared: 1 as never }), /route\.shared/],
@@ -513,6 +525,23 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
   ])('%s: a bad value is a TypeError naming it', (_what, make, message) => {
     expect(make).toThrow(TypeError);
     expect(make).toThrow(message);
+  });
+
+  test('durations may be written as strings, and a duration alone is the route ttl', async () => {
+    const app = await env.build(kit, {
+      cache: { store: env.store('memory'), staleIfError: '1 day' },
+      routes: [
+        { path: '/short', cache: '1 hour', handler: () => ({ text: 's' }) },
+        { path: '/long', cache: { ttl: '2 days' }, handler: () => ({ text: 'l' }) },
+      ],
+    });
+    for (const path of ['/short', '/long']) await get(app, path);
+    await storedCount(app, 2);
+    const ttl = async (path: string) =>
+      Number(/ttl=(\d+)/.exec((await get(app, path)).headers['cache-status'] ?? '')?.[1]);
+    expect(await ttl('/short')).toBeGreaterThan(3590);
+    expect(await ttl('/short')).toBeLessThanOrEqual(3600);
+    expect(await ttl('/long')).toBeGreaterThan(172_790);
   });
 
   test('without a store, responses are kept in an in-process store the cache closes', async () => {

@@ -16,6 +16,10 @@ export type { CacheStats, InvalidateSpec, RouteStats } from './http/types.js';
 export type { CacheHandle } from './http/engine.js';
 export { CHANNELS, type LookupStatus, type Outcome } from './http/status.js';
 
+export type { Duration } from './duration.js';
+export { createDataCache, DataCache, type DataCacheOptions } from './data/data-cache.js';
+export { JSON_CODEC, V8_CODEC, type Codec } from './data/codec.js';
+export { WrapTimeoutError, type FetchContext, type WrapOptions } from './data/wrap-options.js';
 // What an adapter is built from (the engine and the Node response plumbing); apps need none of it.
 export { HttpCache, type CachedRoute, type Invalidation } from './http/engine.js';
 export { capture, replayAtWrite, writeReplay, type Capture } from './http/node-response.js';

@@ -3,20 +3,29 @@ export { createCache, type ExpressCache } from './create-cache.js';
 // the whole API in one import (test/packaging compares the lists).
 export {
   CHANNELS,
+  createDataCache,
+  DataCache,
   EntryTooLargeError,
+  JSON_CODEC,
   LEASE_TTL_MS,
   MemoryCacheStore,
   RedisCacheStore,
   RESILIENT_CLUSTER_DEFAULTS,
   RESILIENT_DEFAULTS,
   StoreClosedError,
+  V8_CODEC,
+  WrapTimeoutError,
 } from '@restash/core';
 export type {
   CacheEntry,
   CacheHandle,
   CacheStats,
   CacheStore,
+  Codec,
+  DataCacheOptions,
+  Duration,
   ErrorReporter,
+  FetchContext,
   HttpCacheOptions,
   InvalidateOnSpec,
   InvalidateSpec,
@@ -30,4 +39,5 @@ export type {
   RouteOptions,
   RouteStats,
   UserId,
+  WrapOptions,
 } from '@restash/core';

@@ -28,9 +28,9 @@ export function cacheOptions<C>(
 
 /** `route` options for the framework. */
 export function routeOptions<C>(
-  options: RouteOptions<View> | undefined,
+  options: RouteOptions<View> | string | number | undefined,
   view: (context: C) => View,
-): RouteOptions<C> | undefined {
+): RouteOptions<C> | string | number | undefined {
   return lift(options, ['perUser', 'key', 'tags'], view) as RouteOptions<C> | undefined;
 }
 

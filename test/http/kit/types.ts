@@ -61,8 +61,8 @@ export interface RouteSpec {
   method?: 'get' | 'post' | 'put' | 'delete';
   /** Literal segments and `:name` parameters. */
   path: string;
-  /** `cache.route(options)` in front of the handler. */
-  cache?: RouteOptions<View>;
+  /** `cache.route(options)` in front of the handler (a duration alone is the `ttl`). */
+  cache?: RouteOptions<View> | string | number;
   /** `cache.invalidateOn(spec)` in front of the handler (and of `cache`). */
   invalidateOn?: InvalidateOnSpec<View>;
   handler(view: View): Reply | Promise<Reply>;
@@ -101,7 +101,7 @@ export interface Kit {
   build(spec: AppSpec): Promise<BuiltApp>;
   /** `createCache` with neutral options, for option-validation tests. */
   createCache(options?: HttpCacheOptions<View>): {
-    route(options?: RouteOptions<View>): unknown;
+    route(options?: RouteOptions<View> | string | number): unknown;
     invalidateOn(spec: InvalidateOnSpec<View>): unknown;
     close(): Promise<void>;
   };

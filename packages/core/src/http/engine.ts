@@ -1,3 +1,5 @@
+import { DataCache } from '../data/data-cache.js';
+import type { Duration } from '../duration.js';
 import { MemoryCacheStore } from '../store/memory-store.js';
 import type { CacheStore } from '../store/types.js';
 import { safeReporter, throttledConsoleReporter, type ErrorReporter } from '../report.js';
@@ -38,6 +40,8 @@ export type Invalidation<C> = (context: C, status: number) => Promise<void> | un
 export interface CacheHandle {
   /** Drops entries; see {@link HttpCache.invalidate}. */
   invalidate(spec: InvalidateSpec): Promise<void>;
+  /** Cache-aside on the cache's store; see {@link DataCache.wrap}. */
+  wrap: DataCache['wrap'];
 }
 
 /**
@@ -70,7 +74,12 @@ export class HttpCache<C> {
   /** Stores in progress (they never reject). */
   readonly #pending = new Set<Promise<void>>();
   /** What `req.cache` / `ctx.cache` is: the invalidation hook for controllers. */
-  readonly handle: CacheHandle = { invalidate: (spec) => this.invalidate(spec) };
+  readonly handle: CacheHandle = {
+    invalidate: (spec) => this.invalidate(spec),
+    wrap: (key, fetch, options) => this.#data.wrap(key, fetch, options),
+  };
+  /** `wrap`'s values share the store, tags and invalidations with the responses. */
+  readonly #data: DataCache;
 
   constructor(options: HttpCacheOptions<C> = {}) {
     checkCacheOptions(options);
@@ -83,6 +92,7 @@ export class HttpCache<C> {
       if (CHANNELS.error.hasSubscribers) CHANNELS.error.publish({ error: err });
       report(err);
     };
+    this.#data = new DataCache({ store: this.#store, ttl: options.ttl, onError: this.#report });
     this.#retry = new InvalidationRetry((tags) => this.#store.invalidateTags(tags), this.#report);
     const debug = options.debugHeaders ?? true;
     const cacheStatus = options.cacheStatus ?? true;
@@ -102,8 +112,11 @@ export class HttpCache<C> {
     });
   }
 
-  /** Validates `options` (TypeErrors name the option) and returns the route's lookup. */
-  route(options: RouteOptions<C> = {}): CachedRoute<C> {
+  /**
+   * Validates `options` (TypeErrors name the option) and returns the route's lookup. A duration
+   * alone is the route's `ttl`.
+   */
+  route(options: RouteOptions<C> | Duration = {}): CachedRoute<C> {
     const route = resolveRoute(this.#defaults, options);
     return { lookup: (request, context) => this.#lookup(route, request, context) };
   }
@@ -123,6 +136,7 @@ export class HttpCache<C> {
     ];
     if (tags.length === 0) return;
     this.#flights.clear();
+    this.#data.forget();
     const started = performance.now();
     let removed: number | undefined;
     let error: unknown;
@@ -186,7 +200,7 @@ export class HttpCache<C> {
     if (this.#closed) return;
     this.#closed = true;
     this.#retry.close();
-    await Promise.all(this.#pending);
+    await Promise.all([...this.#pending, this.#data.close()]);
     if (this.#ownsStore) await this.#store.close();
   }
 

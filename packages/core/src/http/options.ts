@@ -1,3 +1,4 @@
+import { toSeconds, type Duration } from '../duration.js';
 import type { CacheStore } from '../store/types.js';
 import type { QueryFilter } from './key.js';
 import type { InvalidateSpec } from './types.js';
@@ -17,10 +18,12 @@ export type UserId = string | number;
 /** Options a route may set; `createCache` options are their defaults. `C` is `req` or `ctx`. */
 export interface RouteOptions<C> {
   /**
-   * Seconds a stored response is fresh. With `freshness: 'headers'`, the lifetime of responses
-   * that do not state one (a heuristic), and none is stored without it unless set. Default 60.
+   * How long a stored response is fresh: seconds, or a string such as `'5m'` or `'2 days'`. With
+   * `freshness: 'headers'`, the lifetime of responses that do not state one (a heuristic), and
+   * none is stored without it unless set.
+   * @default 60
    */
-  ttl?: number;
+  ttl?: Duration;
   /**
    * Where freshness comes from: `'route'` (the route's `ttl`, whatever the response says) or
    * `'headers'` (the response's `Cache-Control: s-maxage / max-age`, `Expires` and `Age`, RFC 9111
@@ -36,10 +39,18 @@ export interface RouteOptions<C> {
   key?: (context: C) => string;
   /** Cacheable statuses. Default `[200]`. */
   statuses?: readonly number[];
-  /** Seconds after expiry during which a stale copy is served while one request refreshes it. */
-  staleWhileRevalidate?: number;
-  /** Seconds after expiry during which a stale copy replaces a 5xx or a failed handler. */
-  staleIfError?: number;
+  /**
+   * How long after expiry a stale copy is served while one request refreshes it (seconds or a
+   * string such as `'30s'`).
+   * @default 0
+   */
+  staleWhileRevalidate?: Duration;
+  /**
+   * How long after expiry a stale copy replaces a 5xx or a failed handler (seconds or a string
+   * such as `'1h'`).
+   * @default 0
+   */
+  staleIfError?: Duration;
   /** Cache responses to requests with `Authorization` on a route without `perUser`. */
   shared?: boolean;
   /**
@@ -140,26 +151,36 @@ export function checkCacheOptions<C>(options: HttpCacheOptions<C>): void {
   }
 }
 
-/** Throws a TypeError naming the first bad route option, then merges in the defaults. */
+/**
+ * Throws a TypeError naming the first bad route option, then merges in the defaults. A duration
+ * alone is the `ttl` (`cache.route('5 minutes')`, as apicache users write it).
+ */
 export function resolveRoute<C>(
   defaults: HttpCacheOptions<C>,
-  options: RouteOptions<C>,
+  routeOptions: RouteOptions<C> | Duration,
 ): ResolvedRoute<C> {
+  const options =
+    typeof routeOptions === 'string' || typeof routeOptions === 'number'
+      ? { ttl: routeOptions }
+      : routeOptions;
   checkObject('route options', options);
   checkKnownKeys('route', options, ROUTE_KEYS);
   checkRouteFields('route.', options);
   const { tags } = options;
   if (typeof tags !== 'function') checkStringArray('route.tags', tags);
+  const ttl = toSeconds('route.ttl', options.ttl) ?? toSeconds('ttl', defaults.ttl);
+  const seconds = (name: 'staleWhileRevalidate' | 'staleIfError'): number =>
+    toSeconds(`route.${name}`, options[name]) ?? toSeconds(name, defaults[name]) ?? 0;
   return {
-    ttl: options.ttl ?? defaults.ttl ?? 60,
+    ttl: ttl ?? 60,
     freshness: options.freshness ?? defaults.freshness ?? 'route',
-    heuristic: options.ttl ?? defaults.ttl,
+    heuristic: ttl,
     tags,
     perUser: options.perUser ?? defaults.perUser,
     key: options.key ?? defaults.key,
     statuses: new Set(options.statuses ?? defaults.statuses ?? [200]),
-    staleWhileRevalidate: options.staleWhileRevalidate ?? defaults.staleWhileRevalidate ?? 0,
-    staleIfError: options.staleIfError ?? defaults.staleIfError ?? 0,
+    staleWhileRevalidate: seconds('staleWhileRevalidate'),
+    staleIfError: seconds('staleIfError'),
     shared: options.shared ?? defaults.shared ?? false,
     query: options.query ?? defaults.query,
     name: options.name,
@@ -215,15 +236,15 @@ export function checkInvalidateSpec(spec: unknown): void {
 }
 
 function checkRouteFields<C>(where: string, options: Omit<RouteOptions<C>, 'tags'>): void {
-  checkInteger(`${where}ttl`, options.ttl);
+  toSeconds(`${where}ttl`, options.ttl);
   const { freshness } = options;
   if (freshness !== undefined && freshness !== 'route' && freshness !== 'headers') {
     throw new TypeError(
       `${where}freshness must be 'route' or 'headers', got ${describe(freshness)}`,
     );
   }
-  checkInteger(`${where}staleWhileRevalidate`, options.staleWhileRevalidate);
-  checkInteger(`${where}staleIfError`, options.staleIfError);
+  toSeconds(`${where}staleWhileRevalidate`, options.staleWhileRevalidate);
+  toSeconds(`${where}staleIfError`, options.staleIfError);
   checkFunction(`${where}perUser`, options.perUser);
   checkFunction(`${where}key`, options.key);
   checkBoolean(`${where}shared`, options.shared);

@@ -91,7 +91,7 @@ export const LEASE_TTL_MS = 120_000;
  * class, and an error thrown by one must still be an instance of the other's — an app that
  * `import`s restash while a library of its `require`s it holds two classes and one store.
  */
-function hasCode(value: unknown, code: string): boolean {
+export function hasCode(value: unknown, code: string): boolean {
   return value instanceof Error && (value as { code?: unknown }).code === code;
 }
 
