@@ -9,6 +9,8 @@ export interface Product {
 export const db = {
   products: {
     update: async (id: string, fields: unknown): Promise<Product> => ({ id, name: String(fields) }),
+    find: async (id: string): Promise<Product | null> => ({ id, name: 'lamp' }),
+    list: async (page: number): Promise<Product[]> => [{ id: String(page), name: 'lamp' }],
   },
 };
 export const logger = { warn: (...args: unknown[]): void => void args };
