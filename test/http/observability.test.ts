@@ -1,10 +1,12 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LookupStatus } from '@restash/core';
+import { waitFor } from '../harness';
 import {
   ADAPTERS,
   call,
   forbidUnhandledRejections,
+  gate,
   get,
   storedCount,
   useEnvironment,
@@ -67,6 +69,25 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
     );
   });
 
+  test('Cache-Status of a request collapsed into a concurrent one', async () => {
+    const open = gate();
+    const app = await env.build(kit, {
+      cache: { store: env.store('redis', { tracking: false }) },
+      routes: [
+        { path: '/slow', cache: {}, handler: () => open.promise.then(() => ({ text: 's' })) },
+      ],
+    });
+    const first = get(app, '/slow');
+    await sleep(50);
+    const second = get(app, '/slow');
+    await sleep(50);
+    open.open();
+    expect((await first).headers['cache-status']).toBe('restash; fwd=uri-miss; stored');
+    expect((await second).headers['cache-status']).toMatch(
+      /^restash; fwd=uri-miss; collapsed; ttl=(59|60)$/,
+    );
+  });
+
   test('cacheStatus: false sends no Cache-Status', async () => {
     const app = await build(false);
     expect((await get(app, '/ok')).headers['cache-status']).toBeUndefined();
@@ -113,6 +134,29 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
       expect(seen.error).toHaveLength(1);
     } finally {
       for (const [name, listener] of listeners) unsubscribe(name, listener);
+    }
+  });
+
+  test('an entry over maxEntrySize is not stored, and restash:store says too-large', async () => {
+    const seen: { stored: boolean; reason?: string }[] = [];
+    const listener = (message: unknown): void => void seen.push(message as (typeof seen)[0]);
+    subscribe('restash:store', listener);
+    const errors: unknown[] = [];
+    try {
+      const app = await env.build(kit, {
+        cache: {
+          store: env.store('redis', { tracking: false, maxEntrySize: 2000 }),
+          onError: (err) => errors.push(err),
+        },
+        routes: [{ path: '/big', cache: {}, handler: () => ({ text: 'x'.repeat(5000) }) }],
+      });
+      await get(app, '/big');
+      await waitFor(() => seen.length === 1, 3000, 'the store message');
+      expect(seen).toEqual([expect.objectContaining({ stored: false, reason: 'too-large' })]);
+      // Too large is the route's nature, not trouble: onError does not hear of it.
+      expect(errors).toEqual([]);
+    } finally {
+      unsubscribe('restash:store', listener);
     }
   });
 });

@@ -5,6 +5,7 @@ import type { CacheStore } from '../store/types.js';
 import { safeReporter, throttledConsoleReporter, type ErrorReporter } from '../report.js';
 import { Answers, startStatus } from './answers.js';
 import type { Shared } from './fill.js';
+import { startDebugLog } from './debug-log.js';
 import { Flights } from './flights.js';
 import { Lookup } from './lookup.js';
 import {
@@ -83,6 +84,7 @@ export class HttpCache<C> {
 
   constructor(options: HttpCacheOptions<C> = {}) {
     checkCacheOptions(options);
+    startDebugLog();
     this.#defaults = options;
     this.#ownsStore = options.store === undefined;
     this.#store = options.store ?? new MemoryCacheStore();

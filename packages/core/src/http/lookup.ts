@@ -1,5 +1,10 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { CacheEntry, CacheStore, Lease } from '../store/types.js';
+import {
+  EntryTooLargeError,
+  type CacheEntry,
+  type CacheStore,
+  type Lease,
+} from '../store/types.js';
 import type { ErrorReporter } from '../report.js';
 import { FINISH, type Answers, type Leader } from './answers.js';
 import {
@@ -155,6 +160,8 @@ export class Lookup<C> {
         (shared.vary.length === 0 ||
           variantKey(keys.primary, shared.vary, request) === shared.variant)
       ) {
+        // RFC 9211 2.7: it went forward, collapsed into another request's.
+        status.fwd ??= 'uri-miss';
         return answers.hit(shared, request, decided(status, 'collapsed', key));
       }
       return answers.miss(request, stale, undefined, decided(status, 'miss', key, 'collapsed'));
@@ -307,14 +314,15 @@ export class Lookup<C> {
     const work = async (): Promise<Shared | undefined> => {
       const started = performance.now();
       let outcome: Shared | 'refused' | undefined;
-      let error: unknown;
+      let failed: 'too-large' | 'store-error' | 'invalidation-pending' | undefined;
       // An invalidation of one of its tags failed and is retried: Redis may miss it meanwhile.
-      if (!retry.affects(job.tags)) {
+      if (retry.affects(job.tags)) failed = 'invalidation-pending';
+      else {
         try {
           outcome = await fill(store, job);
         } catch (err) {
-          error = err;
-          if ((err as { code?: unknown }).code !== 'ERR_RESTASH_ENTRY_TOO_LARGE') report(err);
+          failed = err instanceof EntryTooLargeError ? 'too-large' : 'store-error';
+          if (failed === 'store-error') report(err);
         }
       }
       const shared = outcome === 'refused' ? undefined : outcome;
@@ -325,7 +333,7 @@ export class Lookup<C> {
         if (route) route.stores++;
       } else if (outcome === 'refused') stats.refused++;
       if (CHANNELS.store.hasSubscribers) {
-        const reason = stored ? undefined : error ? 'store-error' : (outcome ?? 'not-stored');
+        const reason = stored ? undefined : (failed ?? outcome ?? 'not-stored');
         const duration = performance.now() - started;
         CHANNELS.store.publish({ route: status.route, key: status.key, stored, reason, duration });
       }
