@@ -14,6 +14,7 @@ test('the README shows its snippets', () => {
       'docs/snippets/cluster.ts',
       'docs/snippets/express.ts',
       'docs/snippets/koa.ts',
+      'docs/snippets/quick-start.ts',
       'docs/snippets/stores.ts',
       'docs/snippets/wrap.ts',
     ].sort(),
