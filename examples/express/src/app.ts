@@ -1,7 +1,13 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { CacheStore } from '@restash/core';
 import { createCache, type ExpressCache } from '@restash/express';
-import { Catalogue, parseProductInput, positiveInt, productTag } from '@restash/example-shared';
+import {
+  cacheMetrics,
+  Catalogue,
+  parseProductInput,
+  positiveInt,
+  productTag,
+} from '@restash/example-shared';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -17,8 +23,15 @@ declare global {
 export interface AppOptions {
   /** Where cached responses live. Default: an in-memory store that `close()` closes. */
   store?: CacheStore;
-  /** Milliseconds every database call takes. Default 5. */
+  /** The database. Default: a new catalogue; instances given the same one share their data. */
+  catalogue?: Catalogue;
+  /** Milliseconds every database call takes, for a new catalogue. Default 5. */
   dbLatencyMs?: number;
+  /**
+   * Serve Prometheus metrics on `/metrics`. Default true. Their counters are process-wide, so
+   * of several apps in one process at most one should.
+   */
+  metrics?: boolean;
   /** Hears errors the cache absorbed (the request was served by the handler). */
   onError?: (err: unknown) => void;
 }
@@ -36,13 +49,20 @@ const PAGE_SIZE = 5;
 
 /** The product catalogue API, its reads cached by restash. */
 export function createApp(options: AppOptions = {}): CatalogueApp {
-  const catalogue = new Catalogue(options.dbLatencyMs);
+  const catalogue = options.catalogue ?? new Catalogue(options.dbLatencyMs);
   const cache = createCache({
     ttl: 60,
     ...(options.store ? { store: options.store } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
+  const metrics = options.metrics === false ? undefined : cacheMetrics({ caches: [cache] });
   const app = express();
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      const { contentType, body } = await metrics.scrape();
+      res.set('Content-Type', contentType).send(body);
+    });
+  }
   app.use(express.json());
   app.use(authenticate);
   // req.cache on every request, for controllers that invalidate by hand (PUT below).
@@ -127,7 +147,11 @@ export function createApp(options: AppOptions = {}): CatalogueApp {
     },
   );
 
-  return { app, cache, catalogue, close: () => cache.close() };
+  const close = async (): Promise<void> => {
+    metrics?.close();
+    await cache.close();
+  };
+  return { app, cache, catalogue, close };
 }
 
 /** `Authorization: Bearer <user>` → `req.user`. Trusts anyone: this is a demo, not auth. */

@@ -2,7 +2,13 @@ import Koa, { type Context, type Next } from 'koa';
 import Router, { type RouterContext } from '@koa/router';
 import type { CacheStore } from '@restash/core';
 import { createCache, type KoaCache } from '@restash/koa';
-import { Catalogue, parseProductInput, positiveInt, productTag } from '@restash/example-shared';
+import {
+  cacheMetrics,
+  Catalogue,
+  parseProductInput,
+  positiveInt,
+  productTag,
+} from '@restash/example-shared';
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -10,6 +16,11 @@ export interface AppOptions {
   store?: CacheStore;
   /** Milliseconds every database call takes. Default 5. */
   dbLatencyMs?: number;
+  /**
+   * Serve Prometheus metrics on `/metrics`. Default true. Their counters are process-wide, so
+   * of several apps in one process at most one should.
+   */
+  metrics?: boolean;
   /** Hears errors the cache absorbed (the request was served by the handler). */
   onError?: (err: unknown) => void;
 }
@@ -34,8 +45,16 @@ export function createApp(options: AppOptions = {}): CatalogueApp {
     ...(options.store ? { store: options.store } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
+  const metrics = options.metrics === false ? undefined : cacheMetrics({ caches: [cache] });
   const app = new Koa();
   const router = new Router();
+  if (metrics) {
+    router.get('/metrics', async (ctx) => {
+      const { contentType, body } = await metrics.scrape();
+      ctx.body = body;
+      ctx.type = contentType;
+    });
+  }
   app.use(authenticate);
   // ctx.cache on every request, for controllers that invalidate by hand (PUT below).
   app.use(cache.attach());
@@ -126,7 +145,11 @@ export function createApp(options: AppOptions = {}): CatalogueApp {
 
   app.use(router.routes());
   app.use(router.allowedMethods());
-  return { app, cache, catalogue, close: () => cache.close() };
+  const close = async (): Promise<void> => {
+    metrics?.close();
+    await cache.close();
+  };
+  return { app, cache, catalogue, close };
 }
 
 /** `Authorization: Bearer <user>` → `ctx.state.user`. Trusts anyone: this is a demo, not auth. */
@@ -146,7 +169,6 @@ function userList(ctx: Context): string[] {
   return user ? [user] : [];
 }
 
-/** `:id` as @koa/router set it (cache options see the plain Koa context type). */
 /** The request's JSON body (Koa parses none by itself; a body parser package would do too). */
 async function readJson(ctx: Context): Promise<unknown> {
   if (!ctx.is('application/json')) return undefined;

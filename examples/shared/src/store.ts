@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { RedisCacheStore, type RedisCacheStoreOptions } from '@restash/core';
 
 type ClientOptions = NonNullable<RedisCacheStoreOptions['clientOpts']>;
@@ -21,12 +22,41 @@ export function chooseStore(redisUrl: string | undefined): ChosenStore {
     };
   }
   const clientOpts = redisOptionsFromUrl(redisUrl);
+  // No errorCallback: the default one is throttled, so a Redis outage prints a line now and then
+  // instead of one per request.
   const store = new RedisCacheStore({
     // A prefix keeps the example's keys apart from anything else in that Redis.
     clientOpts: { ...clientOpts, keyPrefix: 'restash-example:' },
-    errorCallback: (err) => console.error('redis cache store:', err),
   });
   return { store, description: `Redis at ${safeUrl(redisUrl)} (RedisCacheStore, tracking on)` };
+}
+
+/**
+ * `undefined` when the Redis at `redisUrl` answers PING, else why not. For a demo that is
+ * pointless without Redis: the cache alone would only report the outage and serve misses.
+ */
+export async function checkRedis(redisUrl: string): Promise<string | undefined> {
+  const client = new Redis({
+    ...redisOptionsFromUrl(redisUrl),
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  // The connection's own error (ECONNREFUSED…) says more than the rejection ("Connection is
+  // closed"); listening also keeps ioredis from printing it.
+  let cause: unknown;
+  client.on('error', (err: unknown) => (cause ??= err));
+  try {
+    await client.connect();
+    await client.ping();
+    return undefined;
+  } catch (err) {
+    const { message } = (cause ?? err) as Error;
+    return `Redis at ${safeUrl(redisUrl)} does not answer (${message})`;
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** ioredis options from a `redis://` or `rediss://` URL: host, port, user, password and db. */
@@ -51,7 +81,7 @@ export function redisOptionsFromUrl(redisUrl: string): ClientOptions {
 }
 
 /** The URL without its password, for logs. */
-function safeUrl(redisUrl: string): string {
+export function safeUrl(redisUrl: string): string {
   try {
     const url = new URL(redisUrl);
     if (url.password) url.password = '***';
