@@ -1,3 +1,8 @@
+/**
+ * The Redis and in-memory cache stores and the framework-neutral HTTP cache engine of restash.
+ * Apps import all of it from their adapter, `@restash/express` or `@restash/koa`.
+ * @module @restash/core
+ */
 // What an app uses: the adapters (@restash/express, @restash/koa) re-export all of it, so an app
 // needs one restash import (test/packaging checks the lists agree).
 export type { CacheEntry, CacheStore, Lease, Lookup } from './store/types.js';
@@ -12,6 +17,7 @@ export {
 } from './store/redis/options.js';
 export type { ErrorReporter } from './report.js';
 export type { HttpCacheOptions, InvalidateOnSpec, RouteOptions, UserId } from './http/options.js';
+export type { QueryFilter } from './http/key.js';
 export type { CacheStats, InvalidateSpec, RouteStats } from './http/types.js';
 export type { CacheHandle } from './http/engine.js';
 export { CHANNELS, type LookupStatus, type Outcome } from './http/status.js';

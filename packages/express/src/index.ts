@@ -1,3 +1,8 @@
+/**
+ * Redis-backed HTTP response caching for Express 4 and 5; it re-exports the app API of
+ * `@restash/core`, so an app needs no other restash import.
+ * @module @restash/express
+ */
 export { createCache, type ExpressCache } from './create-cache.js';
 // Everything an app uses from @restash/core too, so an app that installed only this package has
 // the whole API in one import (test/packaging compares the lists).
@@ -35,6 +40,7 @@ export type {
   LookupStatus,
   MemoryCacheStoreOptions,
   Outcome,
+  QueryFilter,
   RedisCacheStoreOptions,
   RouteOptions,
   RouteStats,

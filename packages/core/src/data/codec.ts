@@ -4,7 +4,9 @@ import { deserialize, serialize } from 'node:v8';
 export interface Codec {
   /** A short name kept with each entry: an entry another codec wrote is a miss, not garbage. */
   readonly name: string;
+  /** What the store keeps for `value`; it may throw for a value it cannot represent. */
   encode(value: unknown): string | Buffer;
+  /** The value back from what `encode` returned (a string may come back as a `Buffer`). */
   decode(stored: string | Buffer): unknown;
 }
 

@@ -17,9 +17,12 @@ export interface DataCacheOptions {
   store: CacheStore;
   /** How long a value is fresh when `wrap` does not say (seconds or a string). @default 60 */
   ttl?: Duration;
-  /** How values are stored when `wrap` does not say. @default JSON */
+  /** How values are stored when `wrap` does not say. @default {@link JSON_CODEC} */
   codec?: Codec;
-  /** Hears every store error `wrap` absorbed (it then fetches, and returns the fetched value). */
+  /**
+   * Hears every store error `wrap` absorbed (it then fetches, and returns the fetched value).
+   * @default `console.error`, at most once per 10 s: an outage shows without a line per call
+   */
   onError?: (err: unknown) => void;
 }
 

@@ -13,7 +13,10 @@ import type { Codec } from './codec.js';
 export interface WrapOptions {
   /** How long the value is fresh: seconds, or a string such as `'5m'`. @default the cache's `ttl` (60) */
   ttl?: Duration;
-  /** Tags to invalidate it by; shared with the HTTP cache's (`invalidate({ tags })` drops both). */
+  /**
+   * Tags to invalidate it by; shared with the HTTP cache's (`invalidate({ tags })` drops both).
+   * @default []
+   */
   tags?: readonly string[];
   /**
    * How long after expiry the stale value is returned at once while one call refreshes it in the
@@ -26,16 +29,17 @@ export interface WrapOptions {
   cacheNull?: boolean;
   /**
    * Milliseconds after which a stale value (within `staleIfError`) is returned instead of waiting
-   * for a slow `fetch`, which goes on and refreshes the entry when it completes. @default none
+   * for a slow `fetch`, which goes on and refreshes the entry when it completes.
+   * @default none: `wrap` waits for `fetch`
    */
   timeout?: number;
   /**
    * Milliseconds after which `wrap` rejects with a `WrapTimeoutError` if `fetch` has not answered
    * (and no stale value was returned). `fetch` is not stopped: it may still refresh the entry.
-   * @default none
+   * @default none: `wrap` waits for `fetch`
    */
   hardTimeout?: number;
-  /** How values are stored. @default the cache's codec (JSON) */
+  /** How values are stored. @default the cache's `codec` ({@link JSON_CODEC} unless it set one) */
   codec?: Codec;
 }
 
@@ -59,7 +63,9 @@ export class WrapTimeoutError extends Error {
   /** Stable across builds and copies of this package: `err.code === WrapTimeoutError.code`. */
   readonly code = WrapTimeoutError.code;
   constructor(
+    /** The key `wrap` was called with. */
     readonly key: string,
+    /** The `hardTimeout` that passed, in milliseconds. */
     readonly timeout: number,
   ) {
     super(`wrap('${key}') did not get a value within ${timeout} ms`);

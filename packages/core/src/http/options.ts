@@ -28,16 +28,33 @@ export interface RouteOptions<C> {
    * Where freshness comes from: `'route'` (the route's `ttl`, whatever the response says) or
    * `'headers'` (the response's `Cache-Control: s-maxage / max-age`, `Expires` and `Age`, RFC 9111
    * 4.2; its `stale-while-revalidate` / `stale-if-error` within the route's limits;
-   * `must-revalidate` and `proxy-revalidate` honoured). Default `'route'`.
+   * `must-revalidate` and `proxy-revalidate` honoured).
+   * @default 'route'
    */
   freshness?: 'route' | 'headers';
-  /** Tags to store the response under (invalidate them with `invalidate({ tags })`). */
+  /**
+   * Tags to store the response under (invalidate them with `invalidate({ tags })`).
+   * @default []
+   */
   tags?: readonly string[] | ((context: C) => readonly string[]);
-  /** Keys responses per user; return `undefined` for an anonymous request. */
+  /**
+   * Keys responses per user; return `undefined` for an anonymous request.
+   * @default none: one entry for everyone, and requests with `Authorization` bypass the cache
+   * unless `shared` is set
+   */
   perUser?: (context: C) => UserId | undefined;
-  /** Replaces the default key (method + host + path + sorted query). */
+  /**
+   * Replaces the default key: requests that get the same string share an entry (per user, with
+   * `perUser`), and `invalidate({ keys })` takes these strings.
+   * @default the `Host`, the route the router matched and its parameters (else the path), the
+   * parameters `query` keeps, and the `X-Forwarded-Host` / `-Proto` / `-Prefix` and `Forwarded`
+   * headers
+   */
   key?: (context: C) => string;
-  /** Cacheable statuses. Default `[200]`. */
+  /**
+   * Cacheable statuses.
+   * @default [200]
+   */
   statuses?: readonly number[];
   /**
    * How long after expiry a stale copy is served while one request refreshes it (seconds or a
@@ -51,22 +68,28 @@ export interface RouteOptions<C> {
    * @default 0
    */
   staleIfError?: Duration;
-  /** Cache responses to requests with `Authorization` on a route without `perUser`. */
+  /**
+   * Cache responses to requests with `Authorization` on a route without `perUser`.
+   * @default false
+   */
   shared?: boolean;
   /**
    * Response headers never stored or replayed, beyond the built-in list of per-request headers
    * (tracing ids, `Set-Cookie`, …). A route's list adds to the cache's.
+   * @default []
    */
   unstoredHeaders?: readonly string[];
   /**
-   * The route's name in `stats().routes`, diagnostics and metrics. Default: the pattern its router
-   * matched (`/api/products/:id`), or `'*'` for a cache mounted before routing.
+   * The route's name in `stats().routes`, diagnostics and metrics.
+   * @default the pattern its router matched (`/api/products/:id`), or `'*'` for a cache mounted
+   * before routing
    */
   name?: string;
   /**
    * Which query parameters are part of the key: a list of names (`page`, or `filter` for
    * `filter[…]`), or a test of a decoded name. Others are ignored: requests that differ only in
-   * them share an entry, so name every parameter the handler reads. Default: all of them.
+   * them share an entry, so name every parameter the handler reads.
+   * @default `undefined`: all of them
    */
   query?: QueryFilter;
 }
@@ -75,10 +98,14 @@ export interface RouteOptions<C> {
 export interface HttpCacheOptions<C> extends Omit<RouteOptions<C>, 'tags'> {
   /**
    * Requests whose key (method, host, path, query, user and forwarded headers, as JSON) is longer
-   * than this many characters bypass the cache instead of adding an entry each. Default 2048.
+   * than this many characters bypass the cache instead of adding an entry each.
+   * @default 2048
    */
   maxKeyLength?: number;
-  /** Where responses live. Default: a `MemoryCacheStore` owned (and closed) by the cache. */
+  /**
+   * Where responses live.
+   * @default a {@link MemoryCacheStore} of its own, closed with the cache
+   */
   store?: CacheStore;
   /** Send `X-Cache` and `Age`. @default true */
   debugHeaders?: boolean;
@@ -87,7 +114,10 @@ export interface HttpCacheOptions<C> extends Omit<RouteOptions<C>, 'tags'> {
    * did and, when it did not store or serve, why (`detail=`). @default true
    */
   cacheStatus?: boolean;
-  /** Hears every error the cache absorbs (the request is then served by the handler). */
+  /**
+   * Hears every error the cache absorbs (the request is then served by the handler).
+   * @default `console.error`, at most once per 10 s: an outage shows without a line per request
+   */
   onError?: (err: unknown) => void;
 }
 
@@ -195,8 +225,11 @@ export function resolveRoute<C>(
 
 /** What `invalidateOn` drops after a successful write: lists, or functions of the request. */
 export interface InvalidateOnSpec<C> {
+  /** As {@link InvalidateSpec.keys}. */
   keys?: readonly string[] | ((context: C) => readonly string[]);
+  /** As {@link InvalidateSpec.tags}. */
   tags?: readonly string[] | ((context: C) => readonly string[]);
+  /** As {@link InvalidateSpec.users}. */
   users?: readonly UserId[] | ((context: C) => readonly UserId[]);
 }
 

@@ -15,6 +15,10 @@ export type Outcome = 'hit' | 'stale' | 'collapsed' | 'revalidated' | 'miss' | '
 export interface LookupStatus {
   /** The route's `name`, or the pattern its router matched, or `'*'`. */
   route: string;
+  /**
+   * How it ended: `collapsed` got what a concurrent request for the same key produced,
+   * `revalidated` the stored response a 304 from the handler confirmed.
+   */
   outcome: Outcome;
   /**
    * Why the cache was bypassed or the response not stored, as a `Cache-Status` detail token:

@@ -14,12 +14,19 @@ export interface CacheRequest {
    * with the same parameters share an entry, whatever case, trailing slash or percent-encoding
    * their paths had.
    */
-  route?: { pattern: string; params: Readonly<Record<string, unknown>> };
+  route?: {
+    /** The matched pattern with the mount path (`/api/products/:id`). */
+    pattern: string;
+    /** The parameters as the router decoded them. */
+    params: Readonly<Record<string, unknown>>;
+  };
 }
 
 /** A response as the route produced it, at the moment it is written. */
 export interface CapturedResponse {
+  /** The status the route set. */
   status: number;
+  /** The headers set on the response when it was written (Node's names, as given). */
   headers: OutgoingHttpHeaders;
   /** The exact bytes written. */
   body: Buffer;
@@ -32,13 +39,17 @@ export interface CapturedResponse {
 
 /** The status and headers as they went out, after every middleware had its say. */
 export interface WrittenHead {
+  /** The status sent. */
   status: number;
+  /** The headers sent. */
   headers: OutgoingHttpHeaders;
 }
 
 /** A response the adapter must send as is (a hit, a 304, a stale answer). */
 export interface ReplayResponse {
+  /** The status to send. */
   status: number;
+  /** Every header to send, lower-case names: the stored ones and what the cache adds. */
   headers: Record<string, string | string[]>;
   /** `undefined` for a 304; the framework drops it for HEAD. */
   body: Buffer | undefined;
@@ -49,7 +60,9 @@ export type Decision = Hit | Pass;
 
 /** Answer with `response`; the handler does not run. */
 export interface Hit {
+  /** Tells a {@link Decision} apart. */
   kind: 'hit';
+  /** What to send. */
   response: ReplayResponse;
 }
 
@@ -60,6 +73,7 @@ export interface Hit {
  * clients may wait for it.
  */
 export interface Pass {
+  /** Tells a {@link Decision} apart. */
   kind: 'pass';
   /** Set as `X-Cache` before the handler runs (`undefined` when debug headers are off). */
   xCache: 'MISS' | 'BYPASS' | undefined;
@@ -96,6 +110,7 @@ export interface Finish {
 export interface InvalidateSpec {
   /** Custom keys (what a route's `key` returned) or, for the default key, URL paths. */
   keys?: readonly string[];
+  /** Tags given to `tags` of routes, `wrap` calls or `set`. */
   tags?: readonly string[];
   /** User ids as `perUser` returned them. */
   users?: readonly (string | number)[];
@@ -103,16 +118,23 @@ export interface InvalidateSpec {
 
 /** Counters of one route since the cache was created. */
 export interface RouteStats {
+  /** Requests answered with a fresh stored response or a concurrent request's (`collapsed`). */
   hits: number;
+  /** Requests the handler answered because nothing fresh was stored (revalidations included). */
   misses: number;
+  /** Requests answered with a stale copy (`staleWhileRevalidate`, `staleIfError`). */
   stale: number;
+  /** Requests that did not use the cache; `Cache-Status` and the lookup channel say why. */
   bypasses: number;
+  /** Responses stored. */
   stores: number;
 }
 
 /** Counters since the cache was created. */
 export interface CacheStats extends RouteStats {
+  /** Invalidations the store carried out at the first attempt (not those left to retries). */
   invalidations: number;
+  /** Errors the cache absorbed: what `onError` heard. */
   errors: number;
   /** Hits answered from process memory (the local tier, the in-memory store), no round trip. */
   localHits: number;

@@ -13,11 +13,14 @@ import {
 
 /** Options of {@link MemoryCacheStore}. */
 export interface MemoryCacheStoreOptions {
-  /** Most entries kept; the least recently used go first. Default 10 000. */
+  /** Most entries kept; the least recently used go first. @default 10_000 */
   maxCount?: number;
-  /** Most bytes (values plus metadata JSON) kept. Default 100 MiB. */
+  /** Most bytes (values plus metadata JSON) kept. @default `100 * 1024 * 1024` (100 MiB) */
   maxSize?: number;
-  /** Largest single entry in bytes; a larger `set` rejects with an `EntryTooLargeError`. Default `maxSize`. */
+  /**
+   * Largest single entry in bytes; a larger `set` rejects with an {@link EntryTooLargeError}.
+   * @default `maxSize`
+   */
   maxEntrySize?: number;
 }
 

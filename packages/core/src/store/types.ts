@@ -2,6 +2,7 @@
 export interface CacheEntry<M extends object = Record<string, unknown>> {
   /** A `Buffer` when it was stored as one (bytes exact), a string when stored as a string. */
   value: string | Buffer;
+  /** Stored as JSON beside the value and replaced with it, so plain data only. */
   metadata: M;
 }
 
@@ -106,7 +107,9 @@ export class EntryTooLargeError extends Error {
   /** Stable across builds and copies of this package: `err.code === EntryTooLargeError.code`. */
   readonly code = EntryTooLargeError.code;
   constructor(
+    /** Bytes of the refused entry: value plus metadata JSON. */
     readonly size: number,
+    /** The store's limit it exceeded. */
     readonly maxEntrySize: number,
   ) {
     super(`cache entry of ${size} bytes exceeds maxEntrySize (${maxEntrySize} bytes)`);
