@@ -8,7 +8,7 @@ import { createCache } from '@restash/express';
 import { startRedis, waitFor, type RedisHandle } from '../harness';
 import { denials, documentedRules, PASSWORD, PREFIX, USER } from './support';
 
-// The least-privilege ACL of docs/production-checklist.md, kept honest: the line is read from
+// The least-privilege ACL of the README's production checklist, kept honest: the line is read from
 // that file and applied as written, then the store runs through everything it does (scripts by
 // SHA and by source, leases, a budgeted invalidation, tracking between two instances and its
 // health check, ioredis 6, an Express app) as that user with nothing refused, as does a store with

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 
-// The least-privilege ACL as docs/production-checklist.md gives it: the tests apply the very line
+// The least-privilege ACL as the README's production checklist gives it: the tests apply the very line
 // (and the additions the checklist names), so the documentation cannot drift from what works.
 
 export const USER = 'restash';
@@ -10,7 +10,7 @@ export const PASSWORD = 'acl-test-password';
 /** The prefix the documented line grants. */
 export const PREFIX = 'shop:';
 
-const CHECKLIST = path.join(__dirname, '../../docs/production-checklist.md');
+const CHECKLIST = path.join(__dirname, '../../README.md');
 
 /**
  * The rules after `ACL SETUSER restash` in the checklist, with the test's password, adjusted as it
@@ -20,7 +20,7 @@ export function documentedRules(info: string, { cluster = false, tracking = true
   const doc = readFileSync(CHECKLIST, 'utf8');
   const found = (pattern: RegExp, what: string): string => {
     const match = pattern.exec(doc)?.[1];
-    if (match === undefined) throw new Error(`docs/production-checklist.md: no ${what}`);
+    if (match === undefined) throw new Error(`README.md: no ${what}`);
     return match;
   };
   let rules = words(found(/^\s*ACL SETUSER restash (.+)$/m, 'ACL SETUSER line')).map((rule) =>
@@ -32,7 +32,7 @@ export function documentedRules(info: string, { cluster = false, tracking = true
   if (cluster) rules.push(...words(found(/Cluster:\s+add\s+`([^`]+)`/, 'cluster addition')));
   if (!tracking) {
     const drop = /`tracking: false`\*\*, drop `([^`]+)` and\s+`([^`]+)`/.exec(doc);
-    if (!drop) throw new Error('docs/production-checklist.md: no rules to drop without tracking');
+    if (!drop) throw new Error('README.md: no rules to drop without tracking');
     const dropped = new Set(words(`${drop[1]} ${drop[2]}`));
     const kept = rules.filter((rule) => !dropped.has(rule));
     if (kept.length !== rules.length - dropped.size) throw new Error('a rule to drop is not there');
