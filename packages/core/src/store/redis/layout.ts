@@ -31,6 +31,11 @@ export function bucketOf(key: string): number {
   return (hash >>> 0) % BUCKETS;
 }
 
+/** The key of a value (without keyPrefix), for the plain GET of a large one. */
+export function valueName(id: Buffer, bucket: number): Buffer {
+  return Buffer.concat([Buffer.from(`values:{${bucket}}`), id]);
+}
+
 /** The metadata key of an entry as a string (without keyPrefix): the local tier's key. */
 export function metadataKey(key: string, bucket = bucketOf(key)): string {
   return `metadata:{${bucket}}${key}`;

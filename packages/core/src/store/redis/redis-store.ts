@@ -22,6 +22,7 @@ import {
   ONE_SCOPE,
   pinsSlot,
   type Scopes,
+  valueName,
 } from './layout.js';
 import { LocalTier, versionId } from './local-tier.js';
 import { applyMessage, forgetTags } from './local-messages.js';
@@ -246,7 +247,11 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     }
   }
 
-  async #read(key: string, leaseTags: readonly string[] | undefined): Promise<Lookup<M>> {
+  async #read(
+    key: string,
+    leaseTags: readonly string[] | undefined,
+    again = false,
+  ): Promise<Lookup<M>> {
     this.#assertOpen();
     checkKey(key);
     const bucket = bucketOf(key);
@@ -286,9 +291,17 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
             : undefined;
         return { entry: undefined, lease };
       }
-      const entry = this.#decode(key, found.metadataJson, found.value, found.type);
+      // A large value comes by a plain GET, on the main connection: not tracked, since values
+      // never change under an id. Null: replaced or evicted since the script ran; read again.
+      const value =
+        found.value ??
+        (found.valueId && (await this.#client.getBuffer(valueName(found.valueId, bucket))));
+      if (value === null || value === undefined) {
+        return again ? { entry: undefined, lease: undefined } : this.#read(key, leaseTags, true);
+      }
+      const entry = this.#decode(key, found.metadataJson, value, found.type);
       if (entry && ticket && tracked) {
-        const size = found.value.length + found.metadataJson.length;
+        const size = value.length + found.metadataJson.length;
         const versions = found.tags.map((tag) => versionId(scope, decodeName(tag)));
         local?.fill(ticket, entry, size, found.pttl, versions);
       }

@@ -18,7 +18,9 @@ export type GetReply =
   | {
       hit: true;
       metadataJson: Buffer;
-      value: Buffer;
+      /** The value, or for a large one `undefined` and its id in `valueId`. */
+      value: Buffer | undefined;
+      valueId: Buffer | undefined;
       /** 'b' for a Buffer, 's' for a string. */
       type: string;
       /** Remaining TTL in ms, -1 for none. */
@@ -40,13 +42,22 @@ export interface Clock {
   n: string;
 }
 
-type HitReply = [1, Buffer, Buffer, Buffer, number, Buffer];
+type HitReply = [1 | 2, Buffer, Buffer, Buffer, number, Buffer];
 type MissReply = [0, 0 | 1, Buffer?, Buffer?];
 
 export function parseGetReply(reply: unknown): GetReply {
-  if ((reply as HitReply)[0] === 1) {
+  const kind = (reply as HitReply | MissReply)[0];
+  if (kind !== 0) {
     const [, metadataJson, value, type, pttl, tags] = reply as HitReply;
-    return { hit: true, metadataJson, value, type: type.toString(), pttl, tags: splitPacked(tags) };
+    return {
+      hit: true,
+      metadataJson,
+      value: kind === 1 ? value : undefined,
+      valueId: kind === 2 ? value : undefined,
+      type: type.toString(),
+      pttl,
+      tags: splitPacked(tags),
+    };
   }
   const [, broken, id, n] = reply as MissReply;
   return { hit: false, broken: broken === 1, clock: id && n ? toClock([id, n]) : undefined };

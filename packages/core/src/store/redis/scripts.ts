@@ -124,9 +124,19 @@ end
  * whose versions changed or whose value is gone is removed.
  * KEYS[1] metadata key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] scope, ARGV[4] key, ARGV[5]
  * version lifetime ms for a lease, ARGV[6..] tags to lease on a miss.
- * Reply: {1, metadata, value, type, pttl, tags} on a hit; {0, broken (0|1), clock id, n} on a
- * miss, without the clock when no lease could be taken (Redis out of memory).
+ * Reply: {1, metadata, value, type, pttl, tags} on a hit; {2, metadata, value id, type, pttl,
+ * tags} on a hit whose value is over {@link LARGE_VALUE} bytes, which the store then reads with a
+ * plain GET; {0, broken (0|1), clock id, n} on a miss, without the clock when no lease could be
+ * taken (Redis out of memory).
  */
+/**
+ * Values larger than this many bytes leave the get script as an id and are read with a plain GET:
+ * copying a large string into Lua and out again costs Redis more than the extra round trip.
+ * Values are immutable per id, so the second read can only miss (the entry was replaced or
+ * evicted meanwhile), never return another entry's value.
+ */
+export const LARGE_VALUE = 16 * 1024;
+
 export const GET = script(
   'get',
   `
@@ -143,8 +153,14 @@ if h[1] and h[2] then
     end
   end
   if valid then
-    local value = redis.call('GET', values .. h[2])
-    if value then return {1, h[1], value, h[3] or 's', redis.call('PTTL', KEYS[1]), h[4]} end
+    local value = values .. h[2]
+    local size = redis.call('STRLEN', value)
+    if size > ${LARGE_VALUE} then
+      return {2, h[1], h[2], h[3] or 's', redis.call('PTTL', KEYS[1]), h[4]}
+    end
+    if size > 0 or redis.call('EXISTS', value) == 1 then
+      return {1, h[1], redis.call('GET', value), h[3] or 's', redis.call('PTTL', KEYS[1]), h[4]}
+    end
     broken = 1
   end
   remove(KEYS[1], values, ti, member)

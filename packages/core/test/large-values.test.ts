@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { RedisCacheStore } from '@restash/core';
+import { startRedis, type RedisHandle } from '../../../test/harness';
+
+// A value over 16 KB leaves the get script as an id and comes by a plain GET (Lua copying a
+// large string in and out costs Redis more than the second round trip); smaller ones stay inline.
+
+let redis: RedisHandle;
+let client: Redis;
+let store: RedisCacheStore;
+let errors: unknown[];
+
+beforeAll(async () => {
+  redis = await startRedis({ owned: true });
+});
+afterAll(async () => {
+  await redis.stop();
+});
+beforeEach(async () => {
+  await redis.flush();
+  errors = [];
+  client = new Redis(redis.options());
+  store = new RedisCacheStore({ client, tracking: false, errorCallback: (e) => errors.push(e) });
+});
+afterEach(async () => {
+  await store.close();
+  client.disconnect();
+});
+
+test.each([
+  ['2 KB', 'inside the script', 2048, [['evalsha']]],
+  ['200 KB', 'the script, then a plain GET', 200 * 1024, [['evalsha'], ['get']]],
+])('a %s value round-trips byte for byte (%s)', async (_size, _how, size, sent) => {
+  const value = randomBytes(size);
+  await store.set('k', value, { n: 1 }, 60, ['t']);
+  await store.get('k'); // the script is loaded
+  const monitor = await redis.monitor();
+  const entry = await store.get('k');
+  const commands = (await monitor.commands()).map(([name]) => [name]);
+  await monitor.stop();
+  expect(Buffer.compare(entry!.value as Buffer, value)).toBe(0);
+  expect(entry!.metadata).toEqual({ n: 1 });
+  expect(commands).toEqual(sent);
+  expect(errors).toEqual([]);
+});
+
+test('a large value gone between the script and the GET: read again, a miss with a lease', async () => {
+  await store.set('k', Buffer.alloc(100_000, 1), {}, 60, ['t']);
+  // Evicted (or replaced) in between: the GET finds nothing, the second read finds the entry
+  // broken, removes it and leases.
+  const getBuffer = client.getBuffer.bind(client);
+  let calls = 0;
+  client.getBuffer = (async (key: Buffer) => {
+    if (calls++ === 0) await client.del(key);
+    return getBuffer(key);
+  }) as typeof client.getBuffer;
+  const found = await store.getOrLease('k', ['t']);
+  expect(found.entry).toBeUndefined();
+  expect(found.lease).toBeDefined();
+  expect(await store.setLeased(found.lease!, 'fresh', {}, 60, ['t'])).toBe(true);
+  expect((await store.get('k'))?.value).toBe('fresh');
+});
