@@ -61,3 +61,33 @@ test('a large value gone between the script and the GET: read again, a miss with
   expect(await store.setLeased(found.lease!, 'fresh', {}, 60, ['t'])).toBe(true);
   expect((await store.get('k'))?.value).toBe('fresh');
 });
+
+describe('a large value is written by a plain SET, then the script', () => {
+  const value = Buffer.alloc(100_000, 7);
+  const valueKeys = async () => (await redis.admin().keys('values:*')).sort();
+
+  test('two commands; the value key ends with the entry’s TTL, or none', async () => {
+    await store.set('warm', 'v', {}, 60); // the script is loaded
+    const monitor = await redis.monitor();
+    await store.set('k', value, { n: 1 }, 60, ['t']);
+    const commands = (await monitor.commands()).map(([name]) => name);
+    await monitor.stop();
+    expect(commands).toEqual(['set', 'evalsha']);
+    expect(Buffer.compare((await store.get('k'))!.value as Buffer, value)).toBe(0);
+    await store.set('forever', value, {}, undefined);
+    const ttls = await Promise.all((await valueKeys()).map((k) => redis.admin().pttl(k)));
+    // 'warm' and 'k' expire in 60 s, as their metadata does; 'forever' does not expire.
+    expect(ttls.filter((t) => t === -1)).toHaveLength(1);
+    expect(ttls.filter((t) => t > 50_000 && t <= 60_000)).toHaveLength(2);
+    expect(errors).toEqual([]);
+  });
+
+  test('a write its lease refuses leaves no value behind', async () => {
+    const { lease } = await store.getOrLease('k', ['t']);
+    await store.invalidateTags(['t']);
+    const before = await valueKeys();
+    expect(await store.setLeased(lease!, value, {}, 60, ['t'])).toBe(false);
+    expect(await valueKeys()).toEqual(before);
+    expect(await store.get('k')).toBeUndefined();
+  });
+});

@@ -36,7 +36,7 @@ import {
 } from './options.js';
 import { RedisLease } from './lease.js';
 import { parseGetReply, toClock } from './reply.js';
-import { DELETE, GET, LEASE, SET, runScript } from './scripts.js';
+import { DELETE, GET, LARGE_VALUE, LEASE, SET, runScript } from './scripts.js';
 import { createTracking, type Tracking } from './tracking.js';
 
 /**
@@ -48,6 +48,8 @@ const VERSION_TTL_MS = LEASE_TTL_MS + 10_000;
 const STARTUP_WAIT_MS = 1000;
 /** Client events after which a lease may have missed a write (see `#epoch`). */
 const DROP_EVENTS = ['close', '-node'] as const;
+/** How long a large value staged for a write lives if the write's script never runs. */
+const STAGED_TTL_MS = 60_000;
 
 /**
  * A {@link CacheStore} on Redis (or Redis Cluster) through ioredis: two keys per entry written
@@ -332,8 +334,17 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     }
     if (this.#startup) await this.#startup;
     const bucket = lease?.bucket ?? bucketOf(key);
+    const id = randomUUID();
+    // A large value goes by a plain SET first (copying it through Lua costs Redis far more), to
+    // a key of its own id that nothing refers to until the script, which may still refuse the
+    // write and then deletes it; until then it expires on its own.
+    const staged = size > LARGE_VALUE;
+    const type = Buffer.isBuffer(value) ? 'b' : 's';
     let stored: unknown;
     try {
+      if (staged) {
+        await this.#client.set(valueName(Buffer.from(id), bucket), value, 'PX', STAGED_TTL_MS);
+      }
       stored = await runScript(
         this.#client,
         SET,
@@ -343,9 +354,9 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
           bucket,
           this.#scopes.of(bucket),
           encodeString(key),
-          randomUUID(),
-          value,
-          Buffer.isBuffer(value) ? 'b' : 's',
+          id,
+          staged ? '' : value,
+          staged ? type.toUpperCase() : type,
           metadataJson,
           ttl === undefined ? 0 : ttl * 1000,
           lease?.clock.id ?? '',

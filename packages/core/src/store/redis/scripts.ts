@@ -190,7 +190,8 @@ return lease(KEYS[1], ARGV[1] .. 'tv:{' .. ARGV[2] .. '}', 4, ARGV[3])
  * same TTL, records its tags' versions (creating those that are missing) and indexes it. With a
  * lease, refuses when a version was created or changed since the lease was taken.
  * KEYS[1] metadata key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] scope, ARGV[4] key, ARGV[5] id,
- * ARGV[6] value, ARGV[7] type ('s' | 'b'), ARGV[8] metadata JSON, ARGV[9] ttl ms (0: none),
+ * ARGV[6] value, ARGV[7] type ('s' | 'b'; 'S' | 'B' when the store wrote a large value to its
+ * key beforehand, with a plain SET, and ARGV[6] is empty), ARGV[8] metadata JSON, ARGV[9] ttl ms (0: none),
  * ARGV[10] lease clock id ('' without lease), ARGV[11] lease clock n, ARGV[12] lifetime ms of a
  * version created for a refused write, ARGV[13..] tags (no repeats).
  * Reply: 1 stored, 0 refused.
@@ -216,13 +217,18 @@ for i = 13, #ARGV do
   tags[#tags + 1] = tag
   versions[#versions + 1] = v
 end
-if refused then return 0 end
+local value = values .. ARGV[5]
+local staged = ARGV[7] == 'S' or ARGV[7] == 'B'
+-- A staged value evicted before this ran: storing would only leave a broken entry.
+if refused or (staged and redis.call('EXISTS', value) == 0) then
+  if staged then redis.call('DEL', value) end
+  return 0
+end
 local member = ARGV[2] .. ':' .. ARGV[4]
 remove(KEYS[1], values, ti, member)
-local value = values .. ARGV[5]
-redis.call('HSET', KEYS[1], 'metadata', ARGV[8], 'id', ARGV[5], 't', ARGV[7], 'g', pack(tags),
-  'v', pack(versions))
-redis.call('SET', value, ARGV[6])
+redis.call('HSET', KEYS[1], 'metadata', ARGV[8], 'id', ARGV[5], 't', string.lower(ARGV[7]),
+  'g', pack(tags), 'v', pack(versions))
+if not staged then redis.call('SET', value, ARGV[6]) end
 local ttl = tonumber(ARGV[9])
 local now = now_ms()
 local score = 'inf'
@@ -230,6 +236,8 @@ if ttl > 0 then
   redis.call('PEXPIRE', KEYS[1], ttl)
   redis.call('PEXPIRE', value, ttl)
   score = now + ttl
+elseif staged then
+  redis.call('PERSIST', value)
 end
 for _, tag in ipairs(tags) do
   local idx = ti .. tag
