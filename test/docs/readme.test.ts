@@ -15,6 +15,7 @@ test('the README shows its snippets', () => {
       'docs/snippets/express.ts',
       'docs/snippets/koa.ts',
       'docs/snippets/quick-start.ts',
+      'docs/snippets/sentinel.ts',
       'docs/snippets/stores.ts',
       'docs/snippets/wrap.ts',
     ].sort(),

@@ -38,14 +38,22 @@ export class ServerProcess {
   #child: ChildProcess | undefined;
   #output = '';
 
+  /**
+   * `config`, when given, is written to a file in the server's directory and passed first: a
+   * sentinel needs a config file it can rewrite.
+   */
   constructor(
     binary: string,
     readonly port: number,
     args: string[],
+    config?: string,
   ) {
     this.#binary = binary;
     this.dir = mkdtempSync(path.join(os.tmpdir(), `restash-redis-${port}-`));
+    const file = path.join(this.dir, 'redis.conf');
+    if (config !== undefined) writeFileSync(file, config);
     this.#args = [
+      ...(config !== undefined ? [file] : []),
       '--port',
       String(port),
       '--bind',

@@ -38,6 +38,7 @@ afterEach(async () => {
 const keys = async (pattern = '*'): Promise<string[]> => (await redis.admin().keys(pattern)).sort();
 
 describe('options', () => {
+  const SENTINEL = { sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'mymaster' };
   test.each([
     [{ maxEntrySize: -1 }, /maxEntrySize/],
     [{ maxEntrySize: 1.5 }, /maxEntrySize/],
@@ -52,6 +53,17 @@ describe('options', () => {
     [{ clientOpts: { keyPrefix: 'app{' } }, /keyPrefix/],
     [{ clientOpts: { keyPrefix: '{}' } }, /keyPrefix/],
     [{ cluster: { nodes: [] } }, /cluster.nodes/],
+    [{ sentinel: 'mymaster' }, /sentinel must be an object/],
+    [{ sentinel: { sentinels: [], name: 'm' } }, /sentinel.sentinels must be a non-empty/],
+    [{ sentinel: { sentinels: [{ port: 0 }], name: 'm' } }, /sentinel.sentinels\[0\].port/],
+    [{ sentinel: { sentinels: [{ host: 1 }], name: 'm' } }, /sentinel.sentinels\[0\].host/],
+    [{ sentinel: { sentinels: [{ port: 26379 }], name: '' } }, /sentinel.name/],
+    [{ sentinel: { ...SENTINEL, replayWindowMs: 1.5 } }, /sentinel.replayWindowMs/],
+    [{ sentinel: { ...SENTINEL, settleMs: -1 } }, /sentinel.settleMs/],
+    [{ sentinel: { ...SENTINEL, quorum: 2 } }, /unknown option 'quorum'/],
+    [{ sentinel: SENTINEL, cluster: { nodes: [{ port: 7000 }] } }, /sentinel cannot be combined/],
+    [{ sentinel: SENTINEL, clientOpts: { name: 'other' } }, /in sentinel, not in clientOpts/],
+    [{ clientOpts: { ...SENTINEL, role: 'slave' } }, /role must be 'master'/],
   ])('%p is a TypeError naming the option', (options, message) => {
     expect(() => new RedisCacheStore(options as never)).toThrow(TypeError);
     expect(() => new RedisCacheStore(options as never)).toThrow(message);

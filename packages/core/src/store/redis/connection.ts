@@ -1,13 +1,18 @@
 import { Cluster, Redis } from 'ioredis';
 import {
+  isCluster,
   RESILIENT_CLUSTER_DEFAULTS,
   RESILIENT_DEFAULTS,
   type RedisCacheStoreOptions,
 } from './options.js';
+import { isSentinel, RESILIENT_SENTINEL_DEFAULTS } from './sentinel.js';
 
 // The connection a store opens when it is not given one, and the wait for it to come up.
 
-/** Opens the store's connection: a cluster, or a single Redis, with the resilient defaults. */
+/**
+ * Opens the store's connection: a cluster, or a single Redis (found directly or through
+ * Sentinel), with the resilient defaults.
+ */
 export function connect(options: RedisCacheStoreOptions): Redis | Cluster {
   if (options.cluster) {
     const { nodes, options: clusterOptions = {} } = options.cluster;
@@ -17,7 +22,17 @@ export function connect(options: RedisCacheStoreOptions): Redis | Cluster {
       redisOptions: { ...nodeDefaults(), ...clusterOptions.redisOptions },
     });
   }
-  return new Redis({ ...RESILIENT_DEFAULTS, connectionName: 'restash', ...options.clientOpts });
+  const { clientOpts = {}, sentinel } = options;
+  const sentinels = sentinel ? { sentinels: sentinel.sentinels, name: sentinel.name } : {};
+  const sentinelDefaults =
+    sentinel || clientOpts.sentinels?.length ? RESILIENT_SENTINEL_DEFAULTS : {};
+  return new Redis({
+    ...RESILIENT_DEFAULTS,
+    ...sentinelDefaults,
+    connectionName: 'restash',
+    ...sentinels,
+    ...clientOpts,
+  });
 }
 
 function nodeDefaults(): Omit<typeof RESILIENT_DEFAULTS, 'retryStrategy' | 'enableOfflineQueue'> & {
@@ -46,4 +61,20 @@ export function waitForReady(
     client.once('ready', end);
   });
   return { ready, end };
+}
+
+/**
+ * Quits `conn` once the replies it waits for are in. With Sentinel it also closes the connections
+ * ioredis's failover detector keeps to the sentinels, which `quit()` alone leaves open (ioredis
+ * issue 1362): `disconnect()` right after QUIT is written ends them, and only ends our side of the
+ * data connection, whose pending replies still arrive.
+ */
+export async function quit(conn: Redis | Cluster): Promise<void> {
+  try {
+    const quitting = conn.quit();
+    if (!isCluster(conn) && isSentinel(conn)) conn.disconnect();
+    await quitting;
+  } catch {
+    conn.disconnect();
+  }
 }

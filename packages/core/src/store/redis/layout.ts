@@ -11,6 +11,7 @@ import { redisName } from './encoding.js';
 //   tv:{s}<tag>         STRING the tag's current version in scope s: '<clock id>:<n>'
 //   ti:{s}<tag>         ZSET   '<b>:<key>' of the scope's entries carrying <tag>, scored by expiry
 //   clock:{s}           HASH   id (unique per incarnation), n: numbers the versions it creates
+//   mark:<store id>     STRING with Sentinel only: the number of a store's latest write mark
 //
 // An entry is valid while every tag's version still reads what the entry recorded. An
 // invalidation deletes the versions, so an entry whose version was invalidated, evicted, expired
@@ -44,6 +45,11 @@ export function metadataKey(key: string, bucket = bucketOf(key)): string {
 /** The metadata key of an entry as Redis receives it (without keyPrefix). */
 export function metadataName(key: string, bucket: number): string | Buffer {
   return redisName(`metadata:{${bucket}}`, key);
+}
+
+/** The write mark of a store (without keyPrefix), see failover.ts. */
+export function markKey(storeId: string): string {
+  return `mark:${storeId}`;
 }
 
 /** The clock key of a scope (without keyPrefix). */

@@ -1,4 +1,11 @@
-import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type {
+  Cluster,
+  ClusterNode,
+  ClusterOptions,
+  Redis,
+  RedisOptions,
+  SentinelAddress,
+} from 'ioredis';
 import {
   checkBoolean,
   checkFunction,
@@ -8,14 +15,47 @@ import {
   describe,
 } from '../../validate.js';
 import { checkKeyPrefix } from './layout.js';
+import { checkSentinel } from './sentinel.js';
 
 /** Options of {@link RedisCacheStore}. */
 export interface RedisCacheStoreOptions {
   /**
    * ioredis options for the connections the store opens (host, port, db, password, keyPrefix, …).
-   * They override the store's defaults (see {@link RESILIENT_DEFAULTS}).
+   * They override the store's defaults (see {@link RESILIENT_DEFAULTS}). With `sentinel`, they
+   * are the options of the data connections (password, db, keyPrefix, tls, …) and of ioredis's
+   * sentinel connections (`sentinelPassword`, `natMap`, …).
    */
   clientOpts?: RedisOptions;
+  /**
+   * Find the master through Redis Sentinel and follow it across failovers: every connection the
+   * store opens watches the sentinels for a new master (ioredis's `failoverDetector`, on by
+   * default here), and the store replays its recent writes on a new master, so that nothing the
+   * old master acknowledged after its replica was promoted leaves a stale entry behind. Combine
+   * with `clientOpts` for the other options.
+   * @default none: the store connects as `clientOpts`, `cluster` or `client` says
+   */
+  sentinel?: {
+    /** Sentinels to ask for the master: at least one; the others are learnt from it. */
+    sentinels: Partial<SentinelAddress>[];
+    /** The master's name, as in `sentinel monitor <name> …`. */
+    name: string;
+    /**
+     * How far back, from the moment the store lost its master, its own writes (keys set or
+     * deleted, tags invalidated) are written again on the next master when that server holds no
+     * mark of the store's progress (see failover.ts). Must cover the time the store may keep
+     * writing to a master that was replaced: about 1 s with the failover detector on, until
+     * Sentinel demotes the old master without it (10 to 12 s).
+     * @default 15000
+     */
+    replayWindowMs?: number;
+    /**
+     * After the store moved to a new master and replayed its writes, gets miss (without asking
+     * Redis) for this long more, so that the other app instances, which learn of the failover
+     * at the same moment, have replayed theirs before anything is read from the new master.
+     * @default 500
+     */
+    settleMs?: number;
+  };
   /**
    * Connect to a Redis Cluster instead: startup nodes and ioredis cluster options (per-node
    * settings such as password or commandTimeout go to `options.redisOptions`; see
@@ -88,6 +128,7 @@ export const RESILIENT_CLUSTER_DEFAULTS = {
 
 const KNOWN = [
   'clientOpts',
+  'sentinel',
   'cluster',
   'client',
   'maxEntrySize',
@@ -126,6 +167,17 @@ export function checkOptions(options: RedisCacheStoreOptions): void {
     throw new TypeError('cluster.nodes must be a non-empty array of startup nodes');
   }
   checkObject('cluster.options', cluster?.options);
+  checkSentinel(options.sentinel);
+  if (options.sentinel !== undefined && (cluster !== undefined || client !== undefined)) {
+    throw new TypeError('sentinel cannot be combined with cluster or client');
+  }
+  const clientOpts: RedisOptions = options.clientOpts ?? {};
+  if (options.sentinel !== undefined && (clientOpts.sentinels ?? clientOpts.name) !== undefined) {
+    throw new TypeError('give the sentinels and the master name in sentinel, not in clientOpts');
+  }
+  if ((options.sentinel !== undefined || clientOpts.sentinels) && clientOpts.role === 'slave') {
+    throw new TypeError("clientOpts.role must be 'master' with Sentinel: the store writes");
+  }
   const prefix = options.clientOpts?.keyPrefix ?? cluster?.options?.keyPrefix;
   if (prefix !== undefined && typeof prefix !== 'string') {
     throw new TypeError(`clientOpts.keyPrefix must be a string, got ${describe(prefix)}`);

@@ -26,7 +26,7 @@ import {
 } from './layout.js';
 import { LocalTier, versionId } from './local-tier.js';
 import { applyMessage, forgetTags } from './local-messages.js';
-import { connect, waitForReady } from './connection.js';
+import { connect, quit, waitForReady } from './connection.js';
 import {
   asConnection,
   checkOptions,
@@ -38,6 +38,8 @@ import { RedisLease } from './lease.js';
 import { parseGetReply, toClock } from './reply.js';
 import { DELETE, GET, LARGE_VALUE, LEASE, SET, runScript } from './scripts.js';
 import { createTracking, type Tracking } from './tracking.js';
+import { FailoverGuard } from './failover.js';
+import { isSentinel, keepConnected } from './sentinel.js';
 
 /**
  * A version created for a lease outlives it by a margin for clock drift between app and Redis;
@@ -69,6 +71,8 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   readonly #report: ErrorReporter;
   readonly #local: LocalTier<M> | undefined;
   readonly #tracking: Tracking | undefined;
+  /** With Sentinel: keeps the store correct across a change of master. */
+  readonly #failover: FailoverGuard | undefined;
   /** Bumped whenever the connection drops: a lease spanning a drop may have missed a write. */
   #epoch = 0;
   #startup: Promise<void> | undefined;
@@ -100,13 +104,23 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
         this.#endStartup = undefined;
       });
     }
-    if (options.tracking ?? true) {
-      const local = new LocalTier<M>(
-        options.maxCount ?? 10_000,
-        options.maxSize ?? 64 * 1024 * 1024,
-      );
-      this.#local = local;
-      const versions = `${this.#prefix}tv:`;
+    const local =
+      (options.tracking ?? true)
+        ? new LocalTier<M>(options.maxCount ?? 10_000, options.maxSize ?? 64 * 1024 * 1024)
+        : undefined;
+    this.#local = local;
+    const sentinel = isSentinel(this.#client) ? this.#client : undefined;
+    const failover =
+      sentinel &&
+      new FailoverGuard(sentinel, options.sentinel, {
+        prefix: this.#prefix,
+        scopes: this.#scopes,
+        report: this.#report,
+        flush: () => local?.clear(),
+      });
+    this.#failover = failover;
+    if (sentinel && this.#ownsClient) keepConnected(sentinel, () => this.#closed);
+    if (local) {
       this.#tracking = createTracking(
         this.#client,
         {
@@ -115,7 +129,8 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
           reset: () => local.clear(),
           error: this.#report,
         },
-        versions,
+        `${this.#prefix}tv:`,
+        failover && (() => failover.server),
       );
     }
   }
@@ -148,7 +163,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   async delete(key: string): Promise<void> {
     this.#assertOpen();
     checkKey(key);
-    if (this.#startup) await this.#startup;
+    await this.#connected();
     const bucket = bucketOf(key);
     try {
       await runScript(
@@ -159,6 +174,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
       );
     } finally {
       this.#forget(key, bucket);
+      this.#failover?.wroteKey(key);
     }
   }
 
@@ -167,7 +183,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     checkTags(tags);
     const unique = [...new Set(tags)];
     if (unique.length === 0) return 0;
-    if (this.#startup) await this.#startup;
+    await this.#connected();
     // Our own local tier first: nothing it holds under these tags may be served from here on,
     // even before Redis's messages about the deleted versions arrive.
     this.#forgetTags(unique);
@@ -182,6 +198,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     } finally {
       // Reads that filled meanwhile saw either the old versions (dropped now) or the new.
       this.#forgetTags(unique);
+      this.#failover?.invalidated(unique);
     }
     for (const member of removed) {
       const colon = member.indexOf(0x3a);
@@ -197,7 +214,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     this.#assertOpen();
     checkKey(key);
     checkTags(tags);
-    if (this.#startup) await this.#startup;
+    await this.#connected();
     const epoch = this.#epoch;
     const takenAt = performance.now();
     const bucket = bucketOf(key);
@@ -238,15 +255,10 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
 
   async #shutdown(): Promise<void> {
     this.#endStartup?.();
+    this.#failover?.close();
     for (const event of DROP_EVENTS) this.#client.off(event, this.#onClose);
     await this.#tracking?.close();
-    if (this.#ownsClient) {
-      try {
-        await this.#client.quit();
-      } catch {
-        this.#client.disconnect();
-      }
-    }
+    if (this.#ownsClient) await quit(this.#client);
   }
 
   async #read(
@@ -256,6 +268,9 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   ): Promise<Lookup<M>> {
     this.#assertOpen();
     checkKey(key);
+    // Moving to a new master: what it holds is not vouched for until every write the old one
+    // may have lost was written again.
+    if (this.#failover && !this.#failover.readable) return { entry: undefined, lease: undefined };
     const bucket = bucketOf(key);
     const localKey = this.#prefix + metadataKey(key, bucket);
     const local = this.#local;
@@ -332,7 +347,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
       await this.delete(key);
       return false;
     }
-    if (this.#startup) await this.#startup;
+    await this.#connected();
     const bucket = lease?.bucket ?? bucketOf(key);
     const id = randomUUID();
     // A large value goes by a plain SET first (copying it through Lua costs Redis far more), to
@@ -370,6 +385,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
       // over another connection and may arrive later. (Also when the write failed: it may have
       // happened all the same.)
       this.#forget(key, bucket);
+      this.#failover?.wroteKey(key);
     }
     return stored === 1;
   }
@@ -406,6 +422,16 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   #onClose = (): void => {
     this.#epoch++;
   };
+
+  /**
+   * Waits for the connection at startup, and with Sentinel while moving to a new master (briefly:
+   * commands then fail fast as usual).
+   */
+  async #connected(): Promise<void> {
+    if (this.#startup) await this.#startup;
+    const switching = this.#failover?.switching;
+    if (switching) await switching;
+  }
 
   #assertOpen(): void {
     if (this.#closed) throw new StoreClosedError('RedisCacheStore');

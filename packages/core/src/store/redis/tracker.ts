@@ -1,10 +1,14 @@
 import type { Redis, RedisOptions } from 'ioredis';
+import { quit } from './connection.js';
 import { RESILIENT_DEFAULTS } from './options.js';
+import { keepConnected, serverId } from './sentinel.js';
 
 const CHANNEL = '__redis__:invalidate';
 
 /** How often trackers verify that their connections and redirect are still in place. */
 export const HEALTH_CHECK_MS = 1000;
+/** How soon a tracker waiting to learn its store's server looks again. */
+const EXPECTED_POLL_MS = 50;
 
 /**
  * RESP2 for tracker connections, whatever the client they copy speaks. ioredis 6 speaks RESP3 by
@@ -64,6 +68,10 @@ export class Tracker {
   readonly #timer: NodeJS.Timeout;
   /** CLIENT ID of `sub` once it is subscribed; cleared when it drops. */
   #subId: number | undefined;
+  /** With Sentinel: the server `sub` subscribed on, and the one `reader` was wired on. */
+  #subServer: string | undefined;
+  #server: string | undefined;
+  readonly #expected: (() => string | undefined) | undefined;
   #ready = false;
   #establishing = false;
   #closed = false;
@@ -72,18 +80,25 @@ export class Tracker {
 
   /**
    * `connect` opens a connection to this tracker's node with the store's options;
-   * `versionPrefix` is where tag versions live (keyPrefix included).
+   * `versionPrefix` is where tag versions live (keyPrefix included). With Sentinel, each
+   * connection finds the master on its own, so for a while they may reach different servers:
+   * `expected` says which server the store's own connection is on (see {@link Tracker.server}).
    */
   constructor(
     connect: (role: 'reader' | 'invalidations') => Redis,
     listener: TrackerListener,
     healthCheckMs: number,
     versionPrefix: string,
+    expected?: () => string | undefined,
   ) {
     this.#listener = listener;
     this.#versionPrefix = versionPrefix;
+    this.#expected = expected;
     this.reader = connect('reader');
     this.#sub = connect('invalidations');
+    if (expected) {
+      for (const conn of [this.reader, this.#sub]) keepConnected(conn, () => this.#closed);
+    }
     this.#sub.on('messageBuffer', (_channel: Buffer, message: unknown) => this.#onMessage(message));
     for (const conn of [this.reader, this.#sub]) {
       conn.on('error', (err: unknown) => this.#error(err));
@@ -97,6 +112,14 @@ export class Tracker {
   /** Whether a read sent now on `reader` is tracked. */
   get ready(): boolean {
     return this.#ready;
+  }
+
+  /**
+   * With `expected`: the server (run id) both connections were on when tracking was wired. A
+   * connection that moves to another server drops first, so this holds while `ready` does.
+   */
+  get server(): string | undefined {
+    return this.#server;
   }
 
   async close(): Promise<void> {
@@ -113,7 +136,9 @@ export class Tracker {
     this.#establishing = true;
     try {
       if (this.#subId === undefined) {
-        // CLIENT commands must come before SUBSCRIBE: a RESP2 subscriber cannot run them.
+        // CLIENT commands (and INFO) must come before SUBSCRIBE: a RESP2 subscriber cannot run
+        // them.
+        const subServer = this.#expected ? await serverId(this.#sub) : undefined;
         const id = (await this.#sub.client('ID')) as number;
         await this.#sub.call(
           'CLIENT',
@@ -127,8 +152,23 @@ export class Tracker {
         );
         await this.#sub.subscribe(CHANNEL);
         this.#subId = id;
+        this.#subServer = subServer;
       }
       const subId = this.#subId;
+      if (this.#expected) {
+        const expected = this.#expected();
+        if (expected === undefined) {
+          // The store is still learning where its own connection is: soon.
+          setTimeout(() => void this.#establish(), EXPECTED_POLL_MS).unref();
+          return;
+        }
+        // A redirect to a client id of another server would reach some other client, or none.
+        const server = await serverId(this.reader);
+        if (server !== this.#subServer || server !== expected) {
+          throw new Error('tracking connections are not on the master the store uses (yet)');
+        }
+        this.#server = server;
+      }
       await this.reader.client('TRACKING', 'ON', 'REDIRECT', subId);
       // Only if nothing dropped meanwhile is the redirect we just set still the live one.
       if (!this.#closed && this.#subId === subId && this.reader.status === 'ready')
@@ -181,13 +221,5 @@ export class Tracker {
     this.#listener.invalidate(
       keys.map((key) => (Buffer.isBuffer(key) ? key : Buffer.from(String(key)))),
     );
-  }
-}
-
-async function quit(conn: Redis): Promise<void> {
-  try {
-    await conn.quit();
-  } catch {
-    conn.disconnect();
   }
 }

@@ -20,12 +20,14 @@ export interface Tracking {
 
 /**
  * Starts tracking for a standalone Redis or for each master of a cluster; `versionPrefix` is where
- * tag versions live (keyPrefix included).
+ * tag versions live (keyPrefix included). With Sentinel, `server` says which server (run id) the
+ * store's connection is on: reads are tracked only through connections on that same server.
  */
 export function createTracking(
   client: Redis | Cluster,
   listener: TrackerListener,
   versionPrefix: string,
+  server?: () => string | undefined,
 ): Tracking {
   if (isCluster(client)) {
     return new ClusterTracking(client, listener, HEALTH_CHECK_MS, versionPrefix);
@@ -35,9 +37,11 @@ export function createTracking(
     listener,
     HEALTH_CHECK_MS,
     versionPrefix,
+    server,
   );
+  const onServer = (): boolean => !server || tracker.server === server();
   return {
-    readerFor: () => (tracker.ready ? tracker.reader : undefined),
+    readerFor: () => (tracker.ready && onServer() ? tracker.reader : undefined),
     redirected: () => false,
     close: () => tracker.close(),
   };
