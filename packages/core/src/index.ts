@@ -15,17 +15,18 @@ export {
   type IoredisClient,
   type RedisCacheStoreOptions,
 } from './store/redis/options.js';
+export { RESILIENT_SENTINEL_DEFAULTS, type SentinelOptions } from './store/redis/sentinel.js';
 export type { ErrorReporter } from './report.js';
 export type { HttpCacheOptions, InvalidateOnSpec, RouteOptions, UserId } from './http/options.js';
 export type { QueryFilter } from './http/key.js';
 export type { CacheStats, InvalidateSpec, RouteStats } from './http/types.js';
 export type { CacheHandle } from './http/engine.js';
 export { CHANNELS, type LookupStatus, type Outcome } from './http/status.js';
-
 export type { Duration } from './duration.js';
 export { createDataCache, DataCache, type DataCacheOptions } from './data/data-cache.js';
 export { JSON_CODEC, V8_CODEC, type Codec } from './data/codec.js';
 export { WrapTimeoutError, type FetchContext, type WrapOptions } from './data/wrap-options.js';
+
 // What an adapter is built from (the engine and the Node response plumbing); apps need none of it.
 export { HttpCache, type CachedRoute, type Invalidation } from './http/engine.js';
 export { capture, replayAtWrite, writeReplay, type Capture } from './http/node-response.js';

@@ -17,6 +17,7 @@ export {
   RedisCacheStore,
   RESILIENT_CLUSTER_DEFAULTS,
   RESILIENT_DEFAULTS,
+  RESILIENT_SENTINEL_DEFAULTS,
   StoreClosedError,
   V8_CODEC,
   WrapTimeoutError,
@@ -44,6 +45,7 @@ export type {
   RedisCacheStoreOptions,
   RouteOptions,
   RouteStats,
+  SentinelOptions,
   UserId,
   WrapOptions,
 } from '@restash/core';
