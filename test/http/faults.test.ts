@@ -174,6 +174,7 @@ describe.each(ADAPTERS)('%s', (name, kit) => {
         'evalsha',
         'hmget',
         'get',
+        'strlen',
         'pttl',
         'config|resetstat',
         'ping',
