@@ -40,6 +40,7 @@ const config: Config = {
       },
     },
   ],
+  testSequencer: '<rootDir>/test/harness/sequencer.mjs',
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   testTimeout: 20_000,
