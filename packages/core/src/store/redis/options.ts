@@ -98,7 +98,6 @@ export interface IoredisClient {
   readonly options: { readonly keyPrefix?: string | undefined };
   duplicate(...args: never[]): unknown;
   evalsha(...args: never[]): unknown;
-  callBuffer(...args: never[]): unknown;
 }
 
 /**

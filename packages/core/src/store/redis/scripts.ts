@@ -313,6 +313,11 @@ export const INVALIDATE_NODE = script(
 );
 
 type Connection = Redis | Cluster;
+type ScriptCommand = (
+  script: string,
+  numKeys: number,
+  ...rest: (Arg | Buffer)[]
+) => Promise<unknown>;
 type Arg = string | Buffer | number;
 
 /** How {@link runScript} sends a script. */
@@ -329,11 +334,13 @@ export async function runScript(
   args: readonly Arg[],
   { buffers = false }: RunOptions = {},
 ): Promise<unknown> {
+  // The named commands rather than call('evalsha', …): under enableAutoPipelining, ioredis 5
+  // and 6 crash the process on call / callBuffer. Their Buffer forms exist on every client but
+  // are missing from ioredis's typings.
   const send = (bySha: boolean): Promise<unknown> => {
-    const command = [bySha ? s.sha : s.lua, keys.length, ...keys, ...args];
-    return buffers
-      ? conn.callBuffer(bySha ? 'evalsha' : 'eval', command)
-      : conn.call(bySha ? 'evalsha' : 'eval', command);
+    const name = `${bySha ? 'evalsha' : 'eval'}${buffers ? 'Buffer' : ''}` as const;
+    const run = (conn as unknown as Record<typeof name, ScriptCommand>)[name].bind(conn);
+    return run(bySha ? s.sha : s.lua, keys.length, ...keys, ...args);
   };
   try {
     return await send(true);

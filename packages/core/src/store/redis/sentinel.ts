@@ -73,7 +73,7 @@ export function checkSentinel(sentinel: SentinelOptions | undefined): void {
 export async function serverId(conn: Redis): Promise<string> {
   let info: string;
   try {
-    info = String(await conn.call('INFO', 'server'));
+    info = String(await conn.info('server'));
   } catch (err) {
     // A user whose ACL forbids INFO: every server then looks the same, as without Sentinel.
     if (err instanceof Error && err.message.startsWith('NOPERM')) return '';

@@ -22,8 +22,9 @@ const EXPECTED_POLL_MS = 50;
 const RESP2 = { protocol: 2, replyMapping: 'legacy', himportFieldsets: undefined } as const;
 
 /**
- * Tracker connections keep the store's settings but speak RESP2, never queue and never
- * resubscribe alone.
+ * Tracker connections keep the store's settings but speak RESP2, never queue, never resubscribe
+ * alone and never auto-pipeline (their few commands must run in the order sent, CLIENT TRACKING
+ * before SUBSCRIBE; and ioredis crashes on `call()` under auto-pipelining).
  */
 export function trackerOptions(
   base: RedisOptions,
@@ -33,6 +34,7 @@ export function trackerOptions(
     commandTimeout: base.commandTimeout ?? RESILIENT_DEFAULTS.commandTimeout,
     enableOfflineQueue: false,
     autoResubscribe: false,
+    enableAutoPipelining: false,
     connectionName: `${base.connectionName ?? 'restash'}:${role}`,
     ...RESP2,
   };
