@@ -24,6 +24,8 @@ export interface RedisCacheStoreOptions {
    * They override the store's defaults (see {@link RESILIENT_DEFAULTS}). With `sentinel`, they
    * are the options of the data connections (password, db, keyPrefix, tls, …) and of ioredis's
    * sentinel connections (`sentinelPassword`, `natMap`, …).
+   * @default none: `localhost:6379` (ioredis's own defaults) with {@link RESILIENT_DEFAULTS},
+   * unless `cluster` or `client` says otherwise
    */
   clientOpts?: RedisOptions;
   /**
@@ -60,27 +62,47 @@ export interface RedisCacheStoreOptions {
    * Connect to a Redis Cluster instead: startup nodes and ioredis cluster options (per-node
    * settings such as password or commandTimeout go to `options.redisOptions`; see
    * {@link RESILIENT_CLUSTER_DEFAULTS}).
+   * @default none: a single Redis, as `clientOpts` or `sentinel` says
    */
-  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
+  cluster?: {
+    /** Nodes to connect to first: at least one; ioredis learns the others from it. */
+    nodes: ClusterNode[];
+    /**
+     * ioredis cluster options, over {@link RESILIENT_CLUSTER_DEFAULTS}; `redisOptions` (per
+     * node) over the per-node part of {@link RESILIENT_DEFAULTS}.
+     */
+    options?: ClusterOptions;
+  };
   /**
    * Bring your own ioredis connection (`Redis` or `Cluster`, ioredis 5 or 6, any `protocol`). The
    * store never quits it; the extra connections it opens for tracking are duplicates of it (pinned
    * to RESP2) and are closed by `close()`.
+   * @default none: the store opens (and closes) its own, from `clientOpts`, `sentinel` or `cluster`
    */
   client?: IoredisClient;
-  /** Largest entry (value plus metadata JSON) in bytes; a larger `set` rejects. Default 100 MiB. */
+  /**
+   * Largest entry (value plus metadata JSON) in bytes; a larger `set` rejects.
+   * @default `100 * 1024 * 1024` (100 MiB)
+   */
   maxEntrySize?: number;
   /**
-   * Keep a local tier coherent through Redis CLIENT TRACKING. Default `true`. On a cluster, each
-   * master is tracked over its own connections; while slots change masters the local tier is
-   * flushed and bypassed for them (reported to `errorCallback`).
+   * Keep a local tier coherent through Redis CLIENT TRACKING. On a cluster, each master is tracked
+   * over its own connections; while slots change masters the local tier is flushed and bypassed
+   * for them (reported to `errorCallback`).
+   * @default true
    */
   tracking?: boolean;
-  /** Most entries in the local tier. Default 10 000. */
+  /** Most entries in the local tier. @default 10_000 */
   maxCount?: number;
-  /** Most bytes (values plus metadata JSON) in the local tier. Default 64 MiB. */
+  /**
+   * Most bytes (values plus metadata JSON) in the local tier.
+   * @default `64 * 1024 * 1024` (64 MiB)
+   */
   maxSize?: number;
-  /** Hears every Redis error the store absorbs (a failed get is a miss, it never throws). */
+  /**
+   * Hears every Redis error the store absorbs (a failed get is a miss, it never throws).
+   * @default `console.error`, at most once per 10 s: an outage shows without a line per request
+   */
   errorCallback?: (err: unknown) => void;
 }
 
@@ -93,10 +115,18 @@ export interface RedisCacheStoreOptions {
  * uses nothing the two majors do not share.
  */
 export interface IoredisClient {
+  /** `true` on a `Cluster`: the store then tracks each master and routes reads by slot. */
   readonly isCluster: boolean;
+  /** ioredis's connection state: until `'ready'`, the store's first commands wait briefly. */
   readonly status: string;
-  readonly options: { readonly keyPrefix?: string | undefined };
+  /** The client's options: the store's keys follow its prefix, its own connections the rest. */
+  readonly options: {
+    /** Prefix ioredis adds to every key: the store's keys and tracking are under it. */
+    readonly keyPrefix?: string | undefined;
+  };
+  /** Opens a copy of the connection: the store's tracking reader and invalidation subscriber. */
   duplicate(...args: never[]): unknown;
+  /** Runs a Lua script by its SHA1: the store reads and writes through its scripts. */
   evalsha(...args: never[]): unknown;
 }
 
@@ -107,21 +137,53 @@ export interface IoredisClient {
  * reconnection backs off to 2 s.
  */
 export const RESILIENT_DEFAULTS = {
+  /**
+   * A command fails after 250 ms (ioredis: never): a slow Redis then costs a request a bounded
+   * delay before the handler answers it, instead of holding it. Raise it only above your Redis's
+   * p99 latency.
+   */
   commandTimeout: 250,
+  /** An unreachable host is given up after 2 s (ioredis: 10 s), then retried on `retryStrategy`. */
   connectTimeout: 2000,
+  /**
+   * Commands fail at once while disconnected (ioredis: queued): a queue grows without bound
+   * during an outage and replays writes, stale by then, when Redis is back.
+   */
   enableOfflineQueue: false,
+  /**
+   * A command caught by a dropped connection fails after one reconnection attempt (ioredis: 20):
+   * a cache that cannot answer soon is better skipped than waited for.
+   */
   maxRetriesPerRequest: 1,
+  /**
+   * Reconnect after 100, 200, 400, 800, 1600 ms, then every 2 s: back within moments of a
+   * restart, without hammering a Redis that stays down.
+   */
   retryStrategy: (times: number): number => Math.min(50 * 2 ** times, 2000),
 } satisfies RedisOptions;
 
 /** The same defaults for a cluster: per-node settings go to `redisOptions`. */
 export const RESILIENT_CLUSTER_DEFAULTS = {
+  /** Commands fail at once while the cluster is unreachable, as with `RESILIENT_DEFAULTS`. */
   enableOfflineQueue: false,
+  /** Reconnect to a cluster that was wholly lost on the same back-off as a single Redis. */
   clusterRetryStrategy: RESILIENT_DEFAULTS.retryStrategy,
+  /**
+   * A command whose node dropped is sent again after 100 ms, once the slot map is refreshed
+   * (ioredis's default, stated so that `maxRedirections` bounds a known wait).
+   */
   retryDelayOnFailover: 100,
+  /** Likewise after CLUSTERDOWN (a failover under way): ioredis's 100 ms. */
   retryDelayOnClusterDown: 100,
+  /** Likewise after TRYAGAIN (a multi-key command on a migrating slot): ioredis's 100 ms. */
   retryDelayOnTryAgain: 100,
+  /**
+   * A command is sent again at most 4 times after MOVED, ASK, TRYAGAIN, CLUSTERDOWN or a dropped
+   * node (ioredis: 16): with the 100 ms delays above it gives up within about half a second
+   * rather than hold a request while the cluster sorts itself out.
+   */
   maxRedirections: 4,
+  /** A node slower than 1 s to answer CLUSTER SLOTS is passed over (ioredis's default). */
   slotsRefreshTimeout: 1000,
 } satisfies ClusterOptions;
 
