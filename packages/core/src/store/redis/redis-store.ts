@@ -36,6 +36,7 @@ import {
 } from './options.js';
 import { RedisLease } from './lease.js';
 import { parseGetReply, toClock } from './reply.js';
+import { preloadScripts } from './preload.js';
 import { DELETE, GET, LARGE_VALUE, LEASE, SET, runScript } from './scripts.js';
 import { createTracking, type Tracking } from './tracking.js';
 import { FailoverGuard } from './failover.js';
@@ -76,6 +77,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   /** Bumped whenever the connection drops: a lease spanning a drop may have missed a write. */
   #epoch = 0;
   #startup: Promise<void> | undefined;
+  readonly #stopPreload: () => void;
   /** Ends the startup wait early (on close). */
   #endStartup: (() => void) | undefined;
   #closed = false;
@@ -95,6 +97,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     // A cluster emits 'close' only once every node is gone; losing one node (a master dying
     // before its failover) must also refuse the leases that span it.
     for (const event of DROP_EVENTS) this.#client.on(event, this.#onClose);
+    this.#stopPreload = preloadScripts(this.#client, this.#report);
     if (this.#client.status !== 'ready') {
       // The first commands wait briefly for the connection instead of failing.
       const { ready, end } = waitForReady(this.#client, STARTUP_WAIT_MS);
@@ -256,6 +259,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   async #shutdown(): Promise<void> {
     this.#endStartup?.();
     this.#failover?.close();
+    this.#stopPreload();
     for (const event of DROP_EVENTS) this.#client.off(event, this.#onClose);
     await this.#tracking?.close();
     if (this.#ownsClient) await quit(this.#client);

@@ -312,12 +312,11 @@ export const INVALIDATE_NODE = script(
   'allow-oom,allow-cross-slot-keys',
 );
 
+/** Every script, for loading them into a server's script cache ahead of use (preload.ts). */
+export const SCRIPTS: readonly Script[] = [GET, LEASE, SET, DELETE, INVALIDATE, INVALIDATE_NODE];
+
 type Connection = Redis | Cluster;
-type ScriptCommand = (
-  script: string,
-  numKeys: number,
-  ...rest: (Arg | Buffer)[]
-) => Promise<unknown>;
+type ScriptCommand = (script: string, numKeys: number, ...rest: Arg[]) => Promise<unknown>;
 type Arg = string | Buffer | number;
 
 /** How {@link runScript} sends a script. */
