@@ -13,6 +13,7 @@ const SLOW = [
   'test/http/stale',
   'test/sentinel/',
   'test/http/faults',
+  'packages/core/test/breaker',
   'packages/core/test/store-contract',
   'test/packaging/pack',
   'packages/core/test/redis-store',

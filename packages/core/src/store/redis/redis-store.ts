@@ -36,6 +36,7 @@ import {
 } from './options.js';
 import { RedisLease } from './lease.js';
 import { parseGetReply, toClock } from './reply.js';
+import { CircuitBreaker } from './breaker.js';
 import { preloadScripts } from './preload.js';
 import { DELETE, GET, LARGE_VALUE, LEASE, SET, runScript } from './scripts.js';
 import { createTracking, type Tracking } from './tracking.js';
@@ -78,6 +79,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   #epoch = 0;
   #startup: Promise<void> | undefined;
   readonly #stopPreload: () => void;
+  readonly #breaker: CircuitBreaker;
   /** Ends the startup wait early (on close). */
   #endStartup: (() => void) | undefined;
   #closed = false;
@@ -98,6 +100,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     // before its failover) must also refuse the leases that span it.
     for (const event of DROP_EVENTS) this.#client.on(event, this.#onClose);
     this.#stopPreload = preloadScripts(this.#client, this.#report);
+    this.#breaker = new CircuitBreaker(this.#report);
     if (this.#client.status !== 'ready') {
       // The first commands wait briefly for the connection instead of failing.
       const { ready, end } = waitForReady(this.#client, STARTUP_WAIT_MS);
@@ -169,11 +172,13 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     await this.#connected();
     const bucket = bucketOf(key);
     try {
-      await runScript(
-        this.#client,
-        DELETE,
-        [metadataName(key, bucket)],
-        [this.#prefix, bucket, this.#scopes.of(bucket), encodeString(key)],
+      await this.#breaker.run(() =>
+        runScript(
+          this.#client,
+          DELETE,
+          [metadataName(key, bucket)],
+          [this.#prefix, bucket, this.#scopes.of(bucket), encodeString(key)],
+        ),
       );
     } finally {
       this.#forget(key, bucket);
@@ -192,11 +197,8 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     this.#forgetTags(unique);
     let removed: Buffer[] = [];
     try {
-      removed = await invalidateScopes(
-        this.#client,
-        this.#prefix,
-        this.#scopes,
-        unique.map(encodeString),
+      removed = await this.#breaker.run(() =>
+        invalidateScopes(this.#client, this.#prefix, this.#scopes, unique.map(encodeString)),
       );
     } finally {
       // Reads that filled meanwhile saw either the old versions (dropped now) or the new.
@@ -222,11 +224,13 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     const takenAt = performance.now();
     const bucket = bucketOf(key);
     const scope = this.#scopes.of(bucket);
-    const clock = await runScript(
-      this.#client,
-      LEASE,
-      [clockKey(scope)],
-      [this.#prefix, scope, VERSION_TTL_MS, ...tags.map(encodeString)],
+    const clock = await this.#breaker.run(() =>
+      runScript(
+        this.#client,
+        LEASE,
+        [clockKey(scope)],
+        [this.#prefix, scope, VERSION_TTL_MS, ...tags.map(encodeString)],
+      ),
     );
     return new RedisLease(key, this, bucket, toClock(clock), takenAt, epoch);
   }
@@ -280,6 +284,8 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     const local = this.#local;
     const cached = local?.get(localKey);
     if (cached) return { entry: cached, lease: undefined };
+    // Redis timed out again and again: miss at once rather than wait for it (breaker.ts).
+    if (!this.#breaker.allow()) return { entry: undefined, lease: undefined };
     const reader = this.#tracking?.readerFor(localKey);
     const ticket = reader && local ? local.begin(localKey) : undefined;
     const scope = this.#scopes.of(bucket);
@@ -301,6 +307,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
         tracked = false;
         reply = await runScript(this.#client, GET, keys, args, { buffers: true });
       }
+      this.#breaker.record();
       const found = parseGetReply(reply);
       if (!found.hit) {
         if (found.broken) {
@@ -328,6 +335,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
       }
       return { entry, lease: undefined };
     } catch (err) {
+      this.#breaker.record(err);
       this.#report(err);
       return { entry: undefined, lease: undefined };
     } finally {
@@ -361,29 +369,31 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     const type = Buffer.isBuffer(value) ? 'b' : 's';
     let stored: unknown;
     try {
-      if (staged) {
-        await this.#client.set(valueName(Buffer.from(id), bucket), value, 'PX', STAGED_TTL_MS);
-      }
-      stored = await runScript(
-        this.#client,
-        SET,
-        [metadataName(key, bucket)],
-        [
-          this.#prefix,
-          bucket,
-          this.#scopes.of(bucket),
-          encodeString(key),
-          id,
-          staged ? '' : value,
-          staged ? type.toUpperCase() : type,
-          metadataJson,
-          ttl === undefined ? 0 : ttl * 1000,
-          lease?.clock.id ?? '',
-          lease?.clock.n ?? '0',
-          VERSION_TTL_MS,
-          ...[...new Set(tags)].map(encodeString),
-        ],
-      );
+      stored = await this.#breaker.run(async () => {
+        if (staged) {
+          await this.#client.set(valueName(Buffer.from(id), bucket), value, 'PX', STAGED_TTL_MS);
+        }
+        return runScript(
+          this.#client,
+          SET,
+          [metadataName(key, bucket)],
+          [
+            this.#prefix,
+            bucket,
+            this.#scopes.of(bucket),
+            encodeString(key),
+            id,
+            staged ? '' : value,
+            staged ? type.toUpperCase() : type,
+            metadataJson,
+            ttl === undefined ? 0 : ttl * 1000,
+            lease?.clock.id ?? '',
+            lease?.clock.n ?? '0',
+            VERSION_TTL_MS,
+            ...[...new Set(tags)].map(encodeString),
+          ],
+        );
+      });
     } finally {
       // Our own write must be visible to our own next read: the tracking message for it comes
       // over another connection and may arrive later. (Also when the write failed: it may have
