@@ -1,5 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import { Redis, type Cluster } from 'ioredis';
+import { trackingLog } from './debug.js';
 import { RESILIENT_DEFAULTS } from './options.js';
 import { SlotMap, type NodeAddress } from './slot-map.js';
 import { Tracker, trackerOptions, type TrackerListener } from './tracker.js';
@@ -123,6 +124,9 @@ export class ClusterTracking implements Tracking {
     if (others.some((view) => !view.equals(first))) {
       // Masters disagree about who serves what: a failover or migration is under way. Nothing
       // can be vouched for until they agree; the trackers stay, as their tracking is still valid.
+      if (this.#map.masters.size > 0) {
+        trackingLog('cluster masters disagree on the slot map: the local tier is bypassed');
+      }
       this.#replaceMap(SlotMap.empty());
       return;
     }
@@ -155,6 +159,16 @@ export class ClusterTracking implements Tracking {
   #replaceMap(map: SlotMap): void {
     if (map.equals(this.#map)) return;
     const wasServing = this.#map.masters.size > 0;
+    if (trackingLog.enabled && map.masters.size > 0) {
+      const masters = [...map.masters.keys()].join(', ');
+      const unowned = map.unowned > 0 ? `, ${map.unowned} slots without one` : '';
+      trackingLog(
+        'cluster slot map %s: masters %s%s',
+        wasServing ? 'changed' : 'learnt',
+        masters,
+        unowned,
+      );
+    }
     this.#map = map;
     this.#listener.reset();
     if (wasServing) {
@@ -179,6 +193,7 @@ export class ClusterTracking implements Tracking {
   #reconcile(map: SlotMap): void {
     for (const [key, { tracker }] of this.#trackers) {
       if (map.masters.has(key)) continue;
+      trackingLog('%s: no longer a master: its tracker closes', key);
       this.#trackers.delete(key);
       void tracker.close();
     }

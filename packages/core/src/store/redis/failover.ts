@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ErrorReporter } from '../../report.js';
 import { waitForReady } from './connection.js';
+import { errorText, storeLog } from './debug.js';
 import { encodeString } from './encoding.js';
 import { invalidateScopes } from './invalidation.js';
 import { bucketOf, markKey, metadataName, type Scopes } from './layout.js';
@@ -100,7 +101,10 @@ export class FailoverGuard {
 
   /** While moving to a new master: resolves once connected, or after a short wait. */
   get switching(): Promise<void> | undefined {
-    if (!this.#switching && this.#ending()) this.#startSwitch();
+    if (!this.#switching && this.#ending()) {
+      storeLog('Sentinel switch: the connection to the old master is ending, writes wait');
+      this.#startSwitch();
+    }
     return this.#switching?.ready;
   }
 
@@ -130,6 +134,11 @@ export class FailoverGuard {
     if (!this.#up) return;
     this.#up = false;
     this.#generation++;
+    storeLog(
+      'Sentinel: connection to master %s lost (a failover?): gets miss and writes wait until ' +
+        'the next master has the recent writes replayed',
+      this.#server ?? '(unknown)',
+    );
     this.#server = undefined;
     // Keep the earliest point of a recovery that has not completed yet.
     this.#pendingSince ??= performance.now() - this.#windowMs;
@@ -167,15 +176,28 @@ export class FailoverGuard {
       ]);
       const pending = this.#pendingSince;
       if (pending !== undefined) {
-        await this.#replay(this.#marks.get(Number(mark)) ?? pending);
+        const marked = this.#marks.get(Number(mark));
+        const from =
+          marked === undefined ? 'no mark of ours: the whole window' : `our mark ${mark}`;
+        await this.#replay(marked ?? pending, `master ${server} (${from})`);
       }
       if (!current()) return;
       this.#server = server;
       this.#pendingSince = undefined;
       this.#readableAt = pending === undefined ? 0 : performance.now() + this.#settleMs;
+      if (pending === undefined) {
+        storeLog('Sentinel: connected to master %s', server);
+      } else {
+        storeLog(
+          'Sentinel: on master %s; gets miss for %d ms more (settleMs)',
+          server,
+          this.#settleMs,
+        );
+      }
       this.#context.flush();
     } catch (err) {
       if (!current()) return;
+      storeLog('Sentinel: recovery failed (%s), retried if connected', errorText(err));
       this.#context.report(err);
       if (this.#client.status === 'ready') {
         setTimeout(() => {
@@ -185,9 +207,18 @@ export class FailoverGuard {
     }
   }
 
-  async #replay(since: number): Promise<void> {
+  /** `where` only names the replay in the log. */
+  async #replay(since: number, where: string): Promise<void> {
     const { keys, tags, forgotten } = this.#journal.since(since);
     const { prefix, scopes } = this.#context;
+    const started = performance.now();
+    storeLog(
+      'Sentinel: %s: replaying %d keys and %d tags written in the last %d ms',
+      where,
+      keys.length,
+      tags.length,
+      Math.round(started - since),
+    );
     if (forgotten) {
       this.#context.report(
         new Error('write journal full: writes from before the failover were not replayed'),
@@ -210,6 +241,12 @@ export class FailoverGuard {
       const batch = tags.slice(i, i + BATCH).map(encodeString);
       await invalidateScopes(this.#client, prefix, scopes, batch);
     }
+    storeLog(
+      'Sentinel: replay done: %d keys deleted, %d tags invalidated (%d ms)',
+      keys.length,
+      tags.length,
+      Math.round(performance.now() - started),
+    );
   }
 
   #tick(): void {

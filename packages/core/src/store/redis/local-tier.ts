@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { CacheEntry } from '../types.js';
+import { trackingLog } from './debug.js';
 
 /** A read in flight that may fill the local tier when it returns. */
 export interface Ticket {
@@ -114,12 +115,15 @@ export class LocalTier<M extends object> {
     if (this.#changed.size >= MAX_REMEMBERED_CHANGES) {
       this.#changed.clear();
       this.#epoch++; // too much to remember: refuse every fill in flight instead
+      trackingLog('local tier: too many tag versions changed during reads: their fills refused');
     }
     this.#changed.set(id, ++this.#seq);
   }
 
   /** Forget everything, including what reads in flight would bring back. */
   clear(): void {
+    // The line after the one saying why (a reset, FLUSHALL, a failover).
+    trackingLog('local tier flushed (%d entries)', this.#lru.size);
     this.#epoch++;
     this.#lru.clear();
   }

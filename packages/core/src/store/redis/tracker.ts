@@ -1,5 +1,6 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { quit } from './connection.js';
+import { errorText, nodeName, trackingLog } from './debug.js';
 import { RESILIENT_DEFAULTS } from './options.js';
 import { keepConnected, serverId } from './sentinel.js';
 
@@ -77,6 +78,10 @@ export class Tracker {
   #ready = false;
   #establishing = false;
   #closed = false;
+  /** Connections that became ready and have not closed since: a close of one is a drop. */
+  readonly #up = new Set<Redis>();
+  /** The node, as log lines name it. */
+  readonly #node: string;
 
   readonly #versionPrefix: string;
 
@@ -98,14 +103,23 @@ export class Tracker {
     this.#expected = expected;
     this.reader = connect('reader');
     this.#sub = connect('invalidations');
+    this.#node = nodeName(this.reader);
     if (expected) {
       for (const conn of [this.reader, this.#sub]) keepConnected(conn, () => this.#closed);
     }
     this.#sub.on('messageBuffer', (_channel: Buffer, message: unknown) => this.#onMessage(message));
     for (const conn of [this.reader, this.#sub]) {
+      const role = conn === this.#sub ? 'invalidations' : 'reader';
       conn.on('error', (err: unknown) => this.#error(err));
-      conn.on('ready', () => void this.#establish());
-      conn.on('close', () => this.#reset(conn === this.#sub));
+      conn.on('ready', () => {
+        this.#up.add(conn);
+        void this.#establish();
+      });
+      conn.on('close', () => {
+        // ioredis also emits 'close' after every failed reconnection attempt: not news.
+        const dropped = this.#up.delete(conn);
+        this.#reset(conn === this.#sub, dropped ? `${role} connection dropped` : undefined);
+      });
     }
     this.#timer = setInterval(() => void this.#check(), healthCheckMs);
     this.#timer.unref();
@@ -128,7 +142,8 @@ export class Tracker {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    this.#reset(true);
+    trackingLog('%s: tracking closed', this.#node);
+    this.#reset(true, undefined);
     await Promise.all([quit(this.reader), quit(this.#sub)]);
   }
 
@@ -155,6 +170,12 @@ export class Tracker {
         await this.#sub.subscribe(CHANNEL);
         this.#subId = id;
         this.#subServer = subServer;
+        trackingLog(
+          '%s: tracking established: invalidations to client %d, tag versions under %s',
+          this.#node,
+          id,
+          this.#versionPrefix,
+        );
       }
       const subId = this.#subId;
       if (this.#expected) {
@@ -173,9 +194,14 @@ export class Tracker {
       }
       await this.reader.client('TRACKING', 'ON', 'REDIRECT', subId);
       // Only if nothing dropped meanwhile is the redirect we just set still the live one.
-      if (!this.#closed && this.#subId === subId && this.reader.status === 'ready')
+      if (!this.#closed && this.#subId === subId && this.reader.status === 'ready') {
         this.#ready = true;
+        const on = this.#server === undefined ? '' : ` on server ${this.#server}`;
+        trackingLog('%s: tracking ready%s: reads redirect to client %d', this.#node, on, subId);
+      }
     } catch (err) {
+      if (!this.#closed)
+        trackingLog('%s: tracking not established: %s', this.#node, errorText(err));
       this.#error(err);
     } finally {
       this.#establishing = false;
@@ -196,7 +222,7 @@ export class Tracker {
     } catch (err) {
       if (this.#closed) return;
       this.#error(err);
-      this.#reset(true);
+      this.#reset(true, `health check failed: ${errorText(err)}`);
       // A half-open subscriber hears nothing; reconnecting gets a new, verifiable one.
       this.#sub.disconnect(true);
     }
@@ -207,10 +233,15 @@ export class Tracker {
     if (!this.#closed) this.#listener.error(err);
   }
 
-  #reset(subscriberLost: boolean): void {
+  /** `why` names the event for the log; `undefined`: nothing worth a line (already said). */
+  #reset(subscriberLost: boolean, why: string | undefined): void {
     if (subscriberLost) this.#subId = undefined;
     const wasReady = this.#ready;
     this.#ready = false;
+    if (why !== undefined && !this.#closed) {
+      const outcome = wasReady ? 'tracking reset' : 'tracking was not ready';
+      trackingLog('%s: %s (%s)', this.#node, why, outcome);
+    }
     // Only reads made while ready can fill the local tier, and this is the moment they stop
     // being vouched for; a tracker that was not ready has nothing more to take back (so a node
     // that stays down does not flush the tier at every reconnection attempt).
@@ -218,7 +249,10 @@ export class Tracker {
   }
 
   #onMessage(message: unknown): void {
-    if (message === null) return this.#listener.invalidate(null);
+    if (message === null) {
+      trackingLog('%s: FLUSHALL or FLUSHDB: everything is invalidated', this.#node);
+      return this.#listener.invalidate(null);
+    }
     const keys = (Array.isArray(message) ? message : [message]) as unknown[];
     this.#listener.invalidate(
       keys.map((key) => (Buffer.isBuffer(key) ? key : Buffer.from(String(key)))),
