@@ -1,4 +1,5 @@
 import type { ErrorReporter } from '../../report.js';
+import { storeLog } from './debug.js';
 
 // A Redis that stops answering (paused, overloaded, a network black hole) costs every call the
 // full command timeout, and a miss makes several: ~0.5 s per request on top of the route. After a
@@ -30,6 +31,7 @@ export class CircuitBreaker {
     if (this.#openUntil === 0) return true;
     if (this.#probing || performance.now() < this.#openUntil) return false;
     this.#probing = true;
+    storeLog('circuit half-open: one call probes Redis');
     return true;
   }
 
@@ -44,6 +46,7 @@ export class CircuitBreaker {
     const open = this.#openUntil !== 0;
     if (open ? !probe : this.#timeouts < BREAKER_THRESHOLD) return;
     this.#openUntil = performance.now() + this.#pauseMs;
+    storeLog('circuit open for %d ms after %d timeouts in a row', this.#pauseMs, this.#timeouts);
     this.report(
       new Error(
         `Redis timed out ${this.#timeouts} times in a row: the store calls it again in ${this.#pauseMs} ms (one probe), and misses or rejects at once until then`,
@@ -68,6 +71,7 @@ export class CircuitBreaker {
   }
 
   #close(): void {
+    if (this.#openUntil !== 0) storeLog('circuit closed: Redis answered');
     this.#timeouts = 0;
     this.#openUntil = 0;
     this.#pauseMs = BREAKER_MIN_MS;
