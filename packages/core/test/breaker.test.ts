@@ -43,7 +43,7 @@ test('CLIENT PAUSE: three reads wait out the timeout, the next ones miss at once
   const reads: number[] = [];
   for (let i = 0; i < 20; i++) reads.push(await timed(() => store.get('k')));
   expect(reads.filter((ms) => ms >= TIMEOUT_MS)).toHaveLength(3);
-  expect(reads.slice(3).every((ms) => ms < 20)).toBe(true);
+  expect(reads.slice(3).every((ms) => ms < 50)).toBe(true);
   // Writes reject at once too, and say why.
   const write = store.set('k2', 'v', {}, 60);
   await expect(write).rejects.toThrow(/circuit open/);
@@ -58,7 +58,7 @@ test('a probe that times out doubles the pause', async () => {
   for (let i = 0; i < 3; i++) await store.get('k'); // opens: 1 s
   await sleep(1050);
   expect(await timed(() => store.get('k'))).toBeGreaterThanOrEqual(TIMEOUT_MS); // the probe
-  expect(await timed(() => store.get('k'))).toBeLessThan(20);
+  expect(await timed(() => store.get('k'))).toBeLessThan(50);
   expect(errors.some((err) => /again in 2000 ms/.test(String(err)))).toBe(true);
   await sleep(2500);
 });
