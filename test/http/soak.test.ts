@@ -7,12 +7,12 @@ import { koa3Kit } from './kit/koa';
 import type { BuiltApp, RouteSpec } from './kit';
 
 // Two app instances (Express 5 and Koa 3) on one Redis that evicts (allkeys-lru, small maxmemory),
-// each with its local tier, sharing one "database". For 8 s clients read, write and fill the
+// each with its local tier, sharing one "database". For 5 s clients read, write and fill the
 // cache; every body carries the version it was built from. No read that starts after a write's
 // response returned may see an older version: on the writing instance at once, on the other
 // after 100 ms (its local tier hears of the invalidation over Redis).
 
-const DURATION_MS = 8_000;
+const DURATION_MS = 5_000;
 const ITEMS = 40;
 const OTHER_INSTANCE_LAG_MS = 100;
 
