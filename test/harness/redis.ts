@@ -22,8 +22,11 @@ export interface RedisHandle {
   commandStats(): Promise<Record<string, number>>;
   /** CONFIG RESETSTAT. */
   resetStats(): Promise<void>;
-  /** Starts recording the commands clients send (MONITOR; commands run by scripts excluded). */
-  monitor(): Promise<CommandLog>;
+  /**
+   * Starts recording the commands clients send (MONITOR). Commands run by scripts are not round
+   * trips and are left out, unless `scripts` asks for them too.
+   */
+  monitor(options?: { scripts?: boolean }): Promise<CommandLog>;
   /** SIGKILL the server; resolves once it is gone. */
   kill(): Promise<void>;
   /** Starts it again on the same port after `kill()`, empty. */
@@ -127,14 +130,14 @@ function baseHandle(
       requireOwned('resetStats()');
       await getAdmin().config('RESETSTAT');
     },
-    async monitor() {
+    async monitor({ scripts = false } = {}) {
       requireOwned('monitor()');
       // monitor() opens a connection of its own; the duplicate it is called on never connects.
       const source = getAdmin().duplicate({ lazyConnect: true });
       const monitor = await source.monitor();
       const seen: string[][] = [];
       monitor.on('monitor', (_time: string, args: string[], source: string) => {
-        if (source !== 'lua') seen.push([args[0]!.toLowerCase(), ...args.slice(1)]);
+        if (scripts || source !== 'lua') seen.push([args[0]!.toLowerCase(), ...args.slice(1)]);
       });
       return {
         async commands() {

@@ -5,7 +5,7 @@
  */
 // What an app uses: the adapters (@restash/express, @restash/koa) re-export all of it, so an app
 // needs one restash import (test/packaging checks the lists agree).
-export type { CacheEntry, CacheStore, Lease, Lookup } from './store/types.js';
+export type { CacheEntry, CacheStore, Lease, Lookup, ReadOptions } from './store/types.js';
 export { EntryTooLargeError, LEASE_TTL_MS, StoreClosedError } from './store/types.js';
 export { MemoryCacheStore, type MemoryCacheStoreOptions } from './store/memory-store.js';
 export { RedisCacheStore } from './store/redis/redis-store.js';

@@ -45,6 +45,41 @@ test.each([
   expect(errors).toEqual([]);
 });
 
+// valueNeeded: a caller the metadata answers (an HTTP 304) costs no value transfer; one that
+// needs the value after all gets it with a plain GET.
+test.each([
+  ['2 KB', 2048],
+  ['200 KB', 200 * 1024],
+])('a %s value left unread by valueNeeded, or read by a plain GET', async (_size, size) => {
+  const value = randomBytes(size);
+  await store.set('k', value, { etag: 'a' }, 60, ['t']);
+  await store.get('k'); // the script is loaded
+  const seen: unknown[] = [];
+  const everything = await redis.monitor({ scripts: true });
+  const unread = await store.getOrLease('k', ['t'], {
+    valueNeeded: (metadata) => (seen.push(metadata), false),
+  });
+  const read = (await everything.commands()).filter((args) =>
+    args.some((a) => a.includes('values:')),
+  );
+  await everything.stop();
+  const monitor = await redis.monitor();
+  const whole = await store.getOrLease('k', ['t'], { valueNeeded: () => true });
+  const sent = (await monitor.commands()).map(([name]) => name);
+  await monitor.stop();
+  expect(seen).toEqual([{ etag: 'a' }]);
+  expect(unread.entry).toEqual({
+    value: Buffer.alloc(0),
+    metadata: { etag: 'a' },
+    withoutValue: true,
+  });
+  expect(read).toEqual([]);
+  expect(Buffer.compare(whole.entry!.value as Buffer, value)).toBe(0);
+  expect(whole.entry!.withoutValue).toBeUndefined();
+  expect(sent).toEqual(['evalsha', 'get']);
+  expect(errors).toEqual([]);
+});
+
 test('a large value gone between the script and the GET: read again, a miss with a lease', async () => {
   await store.set('k', Buffer.alloc(100_000, 1), {}, 60, ['t']);
   // Evicted (or replaced) in between: the GET finds nothing, the second read finds the entry

@@ -42,6 +42,7 @@ export type {
   MemoryCacheStoreOptions,
   Outcome,
   QueryFilter,
+  ReadOptions,
   RedisCacheStoreOptions,
   RouteOptions,
   RouteStats,

@@ -2,6 +2,13 @@ import { headerValue } from './headers.js';
 import type { ResponseMetadata } from './entry.js';
 import type { CacheRequest } from './types.js';
 
+/** Whether a GET or HEAD carries validators, so a stored response may answer it with a 304. */
+export function isConditional(request: CacheRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  const { headers } = request;
+  return headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined;
+}
+
 /**
  * Whether a GET or HEAD for a stored response may be answered 304 (RFC 9110 13.2.2):
  * If-None-Match decides when present (weak comparison); otherwise If-Modified-Since against the

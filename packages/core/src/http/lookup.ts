@@ -4,9 +4,11 @@ import {
   type CacheEntry,
   type CacheStore,
   type Lease,
+  type ReadOptions,
 } from '../store/types.js';
 import type { ErrorReporter } from '../report.js';
 import { FINISH, type Answers, type Leader } from './answers.js';
+import { isConditional, notModified } from './conditional.js';
 import {
   parseMetadata,
   type EntryMetadata,
@@ -35,6 +37,8 @@ interface Read {
   lease: Lease | undefined;
   /** Whether something was stored under the key (found, or present but unreadable). */
   present: boolean;
+  /** `found` came without its body: its metadata answers the request. */
+  withoutValue?: boolean;
 }
 
 /** What a lookup works with; the engine owns it. */
@@ -118,7 +122,8 @@ export class Lookup<C> {
     }
 
     let key = keys.primary;
-    let read = await this.#read(key, keys.tags);
+    const valueNeeded = this.#valueNeeded(request);
+    let read = await this.#read(key, keys.tags, valueNeeded);
     let vary: readonly string[] | undefined;
     if (read.marker) {
       const { marker } = read;
@@ -130,10 +135,14 @@ export class Lookup<C> {
       read =
         first && ageOf(first) < first.metadata.ttl
           ? { found: first, marker: undefined, lease: undefined, present: true }
-          : await this.#read(key, keys.tags);
+          : await this.#read(key, keys.tags, valueNeeded);
       // An expired first variant still serves as stale copy and to revalidate with.
       if (!read.found && first) read = { ...read, found: first };
       if (!read.found) status.fwd = 'vary-miss';
+    }
+    // The read left the value where it was: the metadata answers this request (a 304).
+    if (read.withoutValue && read.found) {
+      return answers.hit(read.found, request, decided(status, 'hit', key));
     }
     let { found } = read;
     if (found && retry.affects(found.metadata.tags ?? [])) found = undefined;
@@ -342,10 +351,32 @@ export class Lookup<C> {
     this.#parts.track(work().then(settle));
   }
 
+  /**
+   * For a conditional GET or HEAD, whether a hit needs its value: not when its metadata answers
+   * the request — a fresh response the request's validators match is a 304, without the body.
+   */
+  #valueNeeded(request: CacheRequest): ReadOptions['valueNeeded'] {
+    if (!isConditional(request)) return undefined;
+    const { retry } = this.#parts;
+    return (raw) => {
+      const metadata = checked(raw);
+      const answers =
+        metadata?.kind === 'response' &&
+        (Date.now() - metadata.storedAt) / 1000 < metadata.ttl &&
+        !retry.affects(metadata.tags ?? []) &&
+        notModified(request, metadata);
+      return !answers;
+    };
+  }
+
   /** Reads an entry; anything unreadable is a miss (a broken store must not break the route). */
-  async #read(key: string, tags: readonly string[]): Promise<Read> {
+  async #read(
+    key: string,
+    tags: readonly string[],
+    valueNeeded: ReadOptions['valueNeeded'],
+  ): Promise<Read> {
     try {
-      const { entry, lease } = await this.#parts.store.getOrLease(key, tags);
+      const { entry, lease } = await this.#parts.store.getOrLease(key, tags, { valueNeeded });
       return toRead(entry, lease);
     } catch (err) {
       this.#parts.report(err);
@@ -365,7 +396,14 @@ function toRead(entry: CacheEntry | undefined, lease: Lease | undefined): Read {
     const found = metadata.response && { metadata: metadata.response, body };
     return { found: undefined, marker: { ...metadata, found }, lease: undefined, present: true };
   }
-  return { found: { metadata, body }, marker: undefined, lease: undefined, present: true };
+  const { withoutValue } = entry;
+  return {
+    found: { metadata, body },
+    marker: undefined,
+    lease: undefined,
+    present: true,
+    withoutValue,
+  };
 }
 
 /** Metadata objects already checked: a local copy is read back as the same object each hit. */

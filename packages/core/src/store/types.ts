@@ -4,6 +4,24 @@ export interface CacheEntry<M extends object = Record<string, unknown>> {
   value: string | Buffer;
   /** Stored as JSON beside the value and replaced with it, so plain data only. */
   metadata: M;
+  /**
+   * Set when the value was left unread because {@link ReadOptions.valueNeeded} said so: `value`
+   * is then empty.
+   */
+  withoutValue?: true;
+}
+
+/** How {@link CacheStore.getOrLease} reads. */
+export interface ReadOptions<M extends object = Record<string, unknown>> {
+  /**
+   * Asked with a hit's metadata before its value is read, when the value is not at hand already:
+   * `false` returns the entry without its value ({@link CacheEntry.withoutValue}), so an answer
+   * the metadata alone decides — a 304 to a conditional request — costs no body transfer. The
+   * Redis store then reads the metadata only, and the value with a second round trip when the
+   * answer is `true`; stores holding the value in memory may ignore it.
+   * @default none: every hit is read whole
+   */
+  valueNeeded?: (metadata: M) => boolean;
 }
 
 /**
@@ -46,7 +64,7 @@ export interface CacheStore<M extends object = Record<string, unknown>> {
    * {@link CacheStore.lease} does (the Redis store in the same round trip). Never rejects for
    * backend trouble: it misses without a lease.
    */
-  getOrLease(key: string, tags?: readonly string[]): Promise<Lookup<M>>;
+  getOrLease(key: string, tags?: readonly string[], options?: ReadOptions<M>): Promise<Lookup<M>>;
   /** Stores `value` under `key`, replacing what was there (atomically, value and metadata). */
   set(
     key: string,

@@ -10,6 +10,7 @@ import {
   type CacheStore,
   type Lease,
   type Lookup,
+  type ReadOptions,
 } from '../types.js';
 import { decodeName, encodeString } from './encoding.js';
 import { invalidateScopes } from './invalidation.js';
@@ -142,7 +143,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   }
 
   async get(key: string): Promise<CacheEntry<M> | undefined> {
-    return (await this.#read(key, undefined)).entry;
+    return (await this.#read(key, undefined, undefined)).entry;
   }
 
   peek(key: string): CacheEntry<M> | undefined {
@@ -151,9 +152,13 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     return this.#local?.get(this.#prefix + metadataKey(key));
   }
 
-  async getOrLease(key: string, tags: readonly string[] = []): Promise<Lookup<M>> {
+  async getOrLease(
+    key: string,
+    tags: readonly string[] = [],
+    options?: ReadOptions<M>,
+  ): Promise<Lookup<M>> {
     checkTags(tags);
-    return this.#read(key, tags);
+    return this.#read(key, tags, options?.valueNeeded);
   }
 
   async set(
@@ -272,6 +277,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   async #read(
     key: string,
     leaseTags: readonly string[] | undefined,
+    valueNeeded: ReadOptions<M>['valueNeeded'],
     again = false,
   ): Promise<Lookup<M>> {
     this.#assertOpen();
@@ -290,7 +296,8 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     const ticket = reader && local ? local.begin(localKey) : undefined;
     const scope = this.#scopes.of(bucket);
     const keys = [metadataName(key, bucket)];
-    const args = [this.#prefix, bucket, scope, encodeString(key), VERSION_TTL_MS];
+    const unread = valueNeeded ? 'm' : '';
+    const args = [this.#prefix, bucket, scope, encodeString(key), VERSION_TTL_MS, unread];
     if (leaseTags) for (const tag of leaseTags) args.push(encodeString(tag));
     const epoch = this.#epoch;
     const sentAt = performance.now();
@@ -319,16 +326,24 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
             : undefined;
         return { entry: undefined, lease };
       }
-      // A large value comes by a plain GET, on the main connection: not tracked, since values
-      // never change under an id. Null: replaced or evicted since the script ran; read again.
+      const metadata = this.#parseMetadata(key, found.metadataJson);
+      if (!metadata) return { entry: undefined, lease: undefined };
+      if (found.valueId && valueNeeded && !valueNeeded(metadata)) {
+        const empty = found.type === 'b' ? Buffer.alloc(0) : '';
+        return { entry: { value: empty, metadata, withoutValue: true }, lease: undefined };
+      }
+      // A large or unread value comes by a plain GET, on the main connection: not tracked, since
+      // values never change under an id. Null: replaced or evicted since the script ran; read
+      // again.
       const value =
         found.value ??
         (found.valueId && (await this.#client.getBuffer(valueName(found.valueId, bucket))));
       if (value === null || value === undefined) {
-        return again ? { entry: undefined, lease: undefined } : this.#read(key, leaseTags, true);
+        if (again) return { entry: undefined, lease: undefined };
+        return this.#read(key, leaseTags, undefined, true);
       }
-      const entry = this.#decode(key, found.metadataJson, value, found.type);
-      if (entry && ticket && tracked) {
+      const entry = { value: found.type === 'b' ? value : value.toString(), metadata };
+      if (ticket && tracked) {
         const size = value.length + found.metadataJson.length;
         const versions = found.tags.map((tag) => versionId(scope, decodeName(tag)));
         local?.fill(ticket, entry, size, found.pttl, versions);
@@ -414,15 +429,10 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     if (this.#local) forgetTags(this.#local, this.#scopes, tags);
   }
 
-  #decode(
-    key: string,
-    metadataJson: Buffer,
-    value: Buffer,
-    type: string,
-  ): CacheEntry<M> | undefined {
-    let metadata: M;
+  /** An entry's metadata; corrupted metadata removes the entry. */
+  #parseMetadata(key: string, metadataJson: Buffer): M | undefined {
     try {
-      metadata = JSON.parse(metadataJson.toString()) as M;
+      return JSON.parse(metadataJson.toString()) as M;
     } catch (err) {
       this.#report(
         new Error(`removed a cache entry with corrupted metadata: ${key}`, { cause: err }),
@@ -430,7 +440,6 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
       this.delete(key).catch(this.#report);
       return undefined;
     }
-    return { value: type === 'b' ? value : value.toString(), metadata };
   }
 
   #onClose = (): void => {

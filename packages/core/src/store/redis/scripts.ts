@@ -123,11 +123,12 @@ end
  * TRACKING keeps one key per entry (tag versions are followed by prefix, see tracker.ts). An entry
  * whose versions changed or whose value is gone is removed.
  * KEYS[1] metadata key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] scope, ARGV[4] key, ARGV[5]
- * version lifetime ms for a lease, ARGV[6..] tags to lease on a miss.
+ * version lifetime ms for a lease, ARGV[6] 'm' to leave the value unread, ARGV[7..] tags to
+ * lease on a miss.
  * Reply: {1, metadata, value, type, pttl, tags} on a hit; {2, metadata, value id, type, pttl,
- * tags} on a hit whose value is over {@link LARGE_VALUE} bytes, which the store then reads with a
- * plain GET; {0, broken (0|1), clock id, n} on a miss, without the clock when no lease could be
- * taken (Redis out of memory).
+ * tags} on a hit whose value is over {@link LARGE_VALUE} bytes or was left unread, which the
+ * store then reads with a plain GET if it needs it; {0, broken (0|1), clock id, n} on a miss,
+ * without the clock when no lease could be taken (Redis out of memory).
  */
 /**
  * Values larger than this many bytes leave the get script as an id and are read with a plain GET:
@@ -152,6 +153,10 @@ if h[1] and h[2] then
       if redis.call('GET', tv .. tag) ~= versions[i] then valid = false break end
     end
   end
+  -- The caller may answer from the metadata alone (a 304): the value stays where it is.
+  if valid and ARGV[6] == 'm' then
+    return {2, h[1], h[2], h[3] or 's', redis.call('PTTL', KEYS[1]), h[4]}
+  end
   if valid then
     local value = values .. h[2]
     local size = redis.call('STRLEN', value)
@@ -168,7 +173,7 @@ elseif h[1] or h[2] or redis.call('EXISTS', KEYS[1]) == 1 then
   broken = 1
   remove(KEYS[1], values, ti, member)
 end
-local ok, c = pcall(lease, ckey, tv, 6, ARGV[5])
+local ok, c = pcall(lease, ckey, tv, 7, ARGV[5])
 if ok then return {0, broken, c[1], c[2]} end
 return {0, broken}
 `,
