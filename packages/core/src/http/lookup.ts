@@ -388,7 +388,19 @@ export class Lookup<C> {
 /** What an entry read back means; anything unreadable is a miss. */
 function toRead(entry: CacheEntry | undefined, lease: Lease | undefined): Read {
   if (!entry) return { found: undefined, marker: undefined, lease, present: false };
-  const metadata = checked(entry.metadata);
+  let read = READS.get(entry);
+  if (!read) READS.set(entry, (read = readOf(entry)));
+  return read;
+}
+
+/**
+ * Entries already read: a local copy is the same object every hit, and reads back as the same
+ * (never modified) {@link Read}, so a warm hit allocates nothing for it.
+ */
+const READS = new WeakMap<CacheEntry, Read>();
+
+function readOf(entry: CacheEntry): Read {
+  const metadata = parseMetadata(entry.metadata);
   if (!metadata) return { found: undefined, marker: undefined, lease: undefined, present: true };
   const { value } = entry;
   const body = Buffer.isBuffer(value) ? value : Buffer.from(value);
@@ -406,7 +418,7 @@ function toRead(entry: CacheEntry | undefined, lease: Lease | undefined): Read {
   };
 }
 
-/** Metadata objects already checked: a local copy is read back as the same object each hit. */
+/** Metadata objects already checked (valueNeeded sees metadata before there is an entry). */
 const CHECKED = new WeakSet<object>();
 
 function checked(raw: Record<string, unknown>): EntryMetadata | undefined {
