@@ -52,7 +52,7 @@ export function createCache(options: HttpCacheOptions<Request> = {}): ExpressCac
         capture(res, decision, upstream);
         next();
       };
-      const request = { method: req.method, url: req.originalUrl, headers: req.headers };
+      const request = { method: req.method, url: req.originalUrl, headers: req.headers, node: req };
       const decided = route.lookup({ ...request, route: where }, req);
       // A warm hit is decided at once: answered without waiting for a promise.
       if (!('then' in decided)) return apply(decided);

@@ -43,7 +43,12 @@ export function createCache(options: HttpCacheOptions<Context> = {}): KoaCache {
         params?: Record<string, unknown>;
       };
       const matched = pattern === undefined ? undefined : { pattern: String(pattern), params };
-      const request = { method: ctx.method, url: ctx.originalUrl, headers: ctx.headers };
+      const request = {
+        method: ctx.method,
+        url: ctx.originalUrl,
+        headers: ctx.headers,
+        node: ctx.req,
+      };
       const decided = route.lookup({ ...request, route: matched }, ctx);
       // A warm hit is decided at once: no await, no microtask.
       const decision = 'then' in decided ? await decided : decided;

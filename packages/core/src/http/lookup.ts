@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import {
   EntryTooLargeError,
+  LEASE_TTL_MS,
   type CacheEntry,
   type CacheStore,
   type Lease,
@@ -23,6 +24,7 @@ import { headerValue, listTokens, parseCacheGroups } from './headers.js';
 import { variantKey } from './key.js';
 import type { ResolvedRoute } from './options.js';
 import { bypassReason, unstorable } from './policy.js';
+import { isRefreshCopy, refreshInBackground } from './refresh.js';
 import { requestKeys, type RequestKeys } from './request-keys.js';
 import type { InvalidationRetry } from './retry.js';
 import { CHANNELS, keyHash, type LookupStatus, type Outcome } from './status.js';
@@ -72,6 +74,8 @@ const KEPT_ON_REVALIDATION = [
  */
 export class Lookup<C> {
   readonly #parts: LookupParts;
+  /** Keys a background copy of a request is refreshing (refresh.ts). */
+  readonly #refreshes = new Set<string>();
 
   constructor(parts: LookupParts) {
     this.#parts = parts;
@@ -156,6 +160,12 @@ export class Lookup<C> {
       // Someone is refreshing it already, or a HEAD cannot refresh it: the stale copy will do.
       if (age < ttl + swr && (head || flights.join(key)))
         return answers.hit(found, request, decided(status, 'stale', key));
+      // Answered at once, refreshed by a copy of the request in the background (refresh.ts);
+      // the copy itself goes on to run the handler.
+      if (age < ttl + swr && !isRefreshCopy(request.node) && this.#refresh(request, key)) {
+        status.fwd = 'stale';
+        return answers.hit(found, request, decided(status, 'stale', key));
+      }
       if (age < ttl + sie) stale = found;
       if (route.freshness === 'headers') expired = found;
       status.fwd = 'stale';
@@ -349,6 +359,24 @@ export class Lookup<C> {
       return shared;
     };
     this.#parts.track(work().then(settle));
+  }
+
+  /**
+   * Starts a background refresh of `key` with a copy of `request`, unless one of this process is
+   * running already; `false` when the request cannot be copied (no Node request, no server).
+   */
+  #refresh(request: CacheRequest, key: string): boolean {
+    const refreshes = this.#refreshes;
+    if (refreshes.has(key)) return true;
+    if (!request.node) return false;
+    const started = refreshInBackground(
+      request.node,
+      request.url,
+      () => refreshes.delete(key),
+      LEASE_TTL_MS,
+    );
+    if (started) refreshes.add(key);
+    return started;
   }
 
   /**

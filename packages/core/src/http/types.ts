@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 
 /** The parts of a request the engine reads; adapters pass their framework's values through. */
 export interface CacheRequest {
@@ -20,6 +20,12 @@ export interface CacheRequest {
     /** The parameters as the router decoded them. */
     params: Readonly<Record<string, unknown>>;
   };
+  /**
+   * Node's request (Express `req`, Koa `ctx.req`), when the adapter has one: a stale entry is then
+   * refreshed by a copy of the request sent through the app in the background, while this one is
+   * answered stale at once (`staleWhileRevalidate`).
+   */
+  node?: IncomingMessage;
 }
 
 /** A response as the route produced it, at the moment it is written. */
