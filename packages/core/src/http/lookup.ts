@@ -1,47 +1,19 @@
-import type { OutgoingHttpHeaders } from 'node:http';
-import {
-  EntryTooLargeError,
-  LEASE_TTL_MS,
-  type CacheEntry,
-  type CacheStore,
-  type Lease,
-  type ReadOptions,
-} from '../store/types.js';
+import { LEASE_TTL_MS, type CacheStore, type ReadOptions } from '../store/types.js';
 import type { ErrorReporter } from '../report.js';
-import { FINISH, type Answers, type Leader } from './answers.js';
+import type { Answers, Leader } from './answers.js';
 import { isConditional, notModified } from './conditional.js';
-import {
-  parseMetadata,
-  type EntryMetadata,
-  responseMetadata,
-  type ResponseMetadata,
-  type VaryMetadata,
-} from './entry.js';
-import { fill, type Fill, type Found, type Shared } from './fill.js';
+import type { Found, Shared } from './fill.js';
 import type { Flights } from './flights.js';
-import { timingOf } from './freshness.js';
-import { headerValue, listTokens, parseCacheGroups } from './headers.js';
 import { variantKey } from './key.js';
 import type { ResolvedRoute } from './options.js';
-import { bypassReason, unstorable } from './policy.js';
+import { bypassReason } from './policy.js';
+import { ageOf, checked, toRead, type Read } from './read.js';
 import { isRefreshCopy, refreshInBackground } from './refresh.js';
-import { requestKeys, type RequestKeys } from './request-keys.js';
+import { requestKeys } from './request-keys.js';
 import type { InvalidationRetry } from './retry.js';
 import { CHANNELS, keyHash, type LookupStatus, type Outcome } from './status.js';
-import type { CacheRequest, CacheStats, CapturedResponse, Decision, Finish, Hit } from './types.js';
-
-/** What a read found under one key. */
-interface Read {
-  found: Found | undefined;
-  /** A Vary marker, with the first variant it holds (its body is the marker's value). */
-  marker: (VaryMetadata & { found: Found | undefined }) | undefined;
-  /** On a miss, the lease the store took with the read. */
-  lease: Lease | undefined;
-  /** Whether something was stored under the key (found, or present but unreadable). */
-  present: boolean;
-  /** `found` came without its body: its metadata answers the request. */
-  withoutValue?: boolean;
-}
+import { askToValidate, ResponseStore } from './store-response.js';
+import type { CacheRequest, CacheStats, Decision, Hit } from './types.js';
 
 /** What a lookup works with; the engine owns it. */
 export interface LookupParts {
@@ -57,28 +29,18 @@ export interface LookupParts {
 }
 
 /**
- * Header fields a 304 does not update in a stored response (RFC 9111 3.2): those the stored body
- * depends on, and its validator.
- */
-const KEPT_ON_REVALIDATION = [
-  'content-encoding',
-  'content-length',
-  'content-md5',
-  'content-range',
-  'etag',
-];
-
-/**
  * One request's way through the cache: hit, 304, stale, miss (with single-flight, a lease, and
  * the store once the response went out), revalidation, or bypass.
  */
 export class Lookup<C> {
   readonly #parts: LookupParts;
+  readonly #responses: ResponseStore<C>;
   /** Keys a background copy of a request is refreshing (refresh.ts). */
   readonly #refreshes = new Set<string>();
 
   constructor(parts: LookupParts) {
     this.#parts = parts;
+    this.#responses = new ResponseStore(parts);
   }
 
   /**
@@ -209,156 +171,16 @@ export class Lookup<C> {
           // The client is answered on its own validators, not on those the cache added.
           const headers = { ...request.headers };
           for (const name of asked) Reflect.deleteProperty(headers, name);
-          return this.#revalidated(
+          return this.#responses.revalidated(
             { ...leading, request: { ...request, headers } },
             expired,
             response,
           );
         }
-        return this.#stored(leading, response);
+        return this.#responses.stored(leading, response);
       },
     };
     return answers.miss(request, stale, leader, decided(status, 'miss', key));
-  }
-
-  /**
-   * A response of the handler, about to be written. Whether it is stored is decided twice: now,
-   * to prepare the response (its validator and Date), and once written, on the head as it went
-   * out: middleware may still add Set-Cookie, Cache-Control or Vary then.
-   */
-  #stored(leading: Leading<C>, response: CapturedResponse | undefined): Finish {
-    const { route, request, keys, lease, settle, status } = leading;
-    const authorized = request.headers.authorization !== undefined;
-    status.reason = !response
-      ? 'streamed'
-      : (unstorable(response, route, keys.user, authorized) ?? (lease ? undefined : 'no-lease'));
-    const now = Date.now();
-    const timing = response && !status.reason ? timingOf(route, response, now) : undefined;
-    if (!response || !lease || !timing) {
-      status.reason ??= 'no-freshness';
-      settle(undefined);
-      return FINISH;
-    }
-    status.stored = true;
-    const { ttl, swr, sie } = timing;
-    const groups = parseCacheGroups(headerValue(response.headers, 'cache-groups'));
-    const tags = [...keys.tags, ...groups];
-    const metadata = responseMetadata(response, ttl, swr, sie, now, tags, route.unstored);
-    if (route.freshness === 'headers') metadata.revalidate = true;
-    const written = (head: { status: number; headers: OutgoingHttpHeaders } | undefined): void => {
-      const late = head
-        ? unstorable({ ...response, ...head }, route, keys.user, authorized)
-        : 'streamed';
-      if (late) {
-        // Middleware added a header while the response was written (a session cookie, say).
-        status.stored = false;
-        status.reason = late;
-        settle(undefined);
-        return;
-      }
-      const varies = [...new Set(listTokens(headerValue(head?.headers ?? {}, 'vary')))].sort();
-      this.#fill(leading, lease, metadata, response.body, varies);
-    };
-    // The client that caused the store gets the validator and the Date the entry will have.
-    const setHeaders: Record<string, string> = {};
-    if (response.headers.etag === undefined) setHeaders.etag = metadata.etag;
-    if (response.headers.date === undefined) setHeaders.date = String(metadata.headers.date);
-    return { ...FINISH, setHeaders, written };
-  }
-
-  /**
-   * The handler answered 304 to the validators of an expired entry: the entry is refreshed with
-   * the 304's header fields (RFC 9111 3.2, 4.3.4) and stored again, and the client gets it — in
-   * full, or as its own 304 if its own validators say so.
-   */
-  #revalidated(leading: Leading<C>, expired: Found, response: CapturedResponse): Finish {
-    const { route, request, keys, settle } = leading;
-    const headers: OutgoingHttpHeaders = { ...expired.metadata.headers };
-    for (const [name, value] of Object.entries(response.headers)) {
-      if (!KEPT_ON_REVALIDATION.includes(name)) headers[name] = value;
-    }
-    // The 304 is as new as its Date, which Node adds as it writes when the handler did not.
-    if (response.headers.date === undefined) delete headers.date;
-    const refreshed = { ...response, status: expired.metadata.status, headers, body: expired.body };
-    const now = Date.now();
-    const timing = timingOf(route, refreshed, now);
-    const tags = expired.metadata.tags ?? keys.tags;
-    const metadata = timing
-      ? responseMetadata(refreshed, timing.ttl, timing.swr, timing.sie, now, tags, route.unstored)
-      : expired.metadata;
-    metadata.revalidate = true;
-    if (!timing || unstorable(refreshed, route, keys.user)) settle(undefined);
-    leading.status.outcome = 'revalidated';
-    leading.status.stored = timing !== undefined;
-    const { lease } = leading;
-    const written =
-      timing && lease
-        ? (head: unknown) =>
-            head
-              ? this.#fill(leading, lease, metadata, expired.body, leading.vary ?? [])
-              : settle(undefined)
-        : undefined;
-    if (!lease) settle(undefined);
-    const replace = this.#parts.answers.replay(
-      { metadata, body: expired.body },
-      request,
-      leading.status,
-    );
-    return { removeHeaders: FINISH.removeHeaders, replace, written };
-  }
-
-  /** Stores a response under its lease, settling the flight with what waiting requests may serve. */
-  #fill(
-    leading: Leading<C>,
-    lease: Lease,
-    metadata: ResponseMetadata,
-    body: Buffer,
-    vary: readonly string[],
-  ): void {
-    const { keys, key, settle, request } = leading;
-    const job: Fill = {
-      body,
-      metadata,
-      lease,
-      primary: keys.primary,
-      key,
-      knownVary: leading.vary,
-      vary,
-      variant: variantKey(keys.primary, vary, request),
-      ttl: Math.ceil(metadata.ttl + Math.max(metadata.swr, metadata.sie, keepToValidate(metadata))),
-      tags: metadata.tags ?? keys.tags,
-    };
-    const { stats, store, retry, report } = this.#parts;
-    const { status } = leading;
-    const work = async (): Promise<Shared | undefined> => {
-      const started = performance.now();
-      let outcome: Shared | 'refused' | undefined;
-      let failed: 'too-large' | 'store-error' | 'invalidation-pending' | undefined;
-      // An invalidation of one of its tags failed and is retried: Redis may miss it meanwhile.
-      if (retry.affects(job.tags)) failed = 'invalidation-pending';
-      else {
-        try {
-          outcome = await fill(store, job);
-        } catch (err) {
-          failed = err instanceof EntryTooLargeError ? 'too-large' : 'store-error';
-          if (failed === 'store-error') report(err);
-        }
-      }
-      const shared = outcome === 'refused' ? undefined : outcome;
-      const stored = shared !== undefined;
-      if (stored) {
-        stats.stores++;
-        const route = stats.routes[status.route];
-        if (route) route.stores++;
-      } else if (outcome === 'refused') stats.refused++;
-      if (CHANNELS.store.hasSubscribers) {
-        const reason = stored ? undefined : (failed ?? outcome ?? 'not-stored');
-        const duration = performance.now() - started;
-        CHANNELS.store.publish({ route: status.route, key: status.key, stored, reason, duration });
-      }
-      return shared;
-    };
-    this.#parts.track(work().then(settle));
   }
 
   /**
@@ -413,70 +235,6 @@ export class Lookup<C> {
   }
 }
 
-/** What an entry read back means; anything unreadable is a miss. */
-function toRead(entry: CacheEntry | undefined, lease: Lease | undefined): Read {
-  if (!entry) return { found: undefined, marker: undefined, lease, present: false };
-  let read = READS.get(entry);
-  if (!read) READS.set(entry, (read = readOf(entry)));
-  return read;
-}
-
-/**
- * Entries already read: a local copy is the same object every hit, and reads back as the same
- * (never modified) {@link Read}, so a warm hit allocates nothing for it.
- */
-const READS = new WeakMap<CacheEntry, Read>();
-
-function readOf(entry: CacheEntry): Read {
-  const metadata = parseMetadata(entry.metadata);
-  if (!metadata) return { found: undefined, marker: undefined, lease: undefined, present: true };
-  const { value } = entry;
-  const body = Buffer.isBuffer(value) ? value : Buffer.from(value);
-  if (metadata.kind === 'vary') {
-    const found = metadata.response && { metadata: metadata.response, body };
-    return { found: undefined, marker: { ...metadata, found }, lease: undefined, present: true };
-  }
-  const { withoutValue } = entry;
-  return {
-    found: { metadata, body },
-    marker: undefined,
-    lease: undefined,
-    present: true,
-    withoutValue,
-  };
-}
-
-/** Metadata objects already checked (valueNeeded sees metadata before there is an entry). */
-const CHECKED = new WeakSet<object>();
-
-function checked(raw: Record<string, unknown>): EntryMetadata | undefined {
-  if (CHECKED.has(raw)) return raw as EntryMetadata;
-  const metadata = parseMetadata(raw);
-  if (metadata) CHECKED.add(raw);
-  return metadata;
-}
-
-/** A miss's leader: what it read and leased, and how to settle the requests waiting for it. */
-interface Leading<C> {
-  route: ResolvedRoute<C>;
-  request: CacheRequest;
-  keys: RequestKeys;
-  key: string;
-  vary: readonly string[] | undefined;
-  lease: Lease | undefined;
-  settle(result: Shared | undefined): void;
-  status: LookupStatus;
-}
-
-/**
- * Seconds an expired response of a `headers` route stays stored for revalidation: as long as it
- * was fresh, between a minute and a day, when it has a validator of the origin's.
- */
-function keepToValidate(metadata: ResponseMetadata): number {
-  const validator = !metadata.generatedEtag || metadata.headers['last-modified'] !== undefined;
-  return metadata.revalidate && validator ? Math.min(Math.max(metadata.ttl, 60), 86_400) : 0;
-}
-
 /** Records the decision in `status` (the hash of the key only when someone listens). */
 function decided(
   status: LookupStatus,
@@ -489,30 +247,4 @@ function decided(
   if (key !== undefined && CHANNELS.lookup.hasSubscribers) status.key = keyHash(key);
   status.duration = performance.now() - status.duration;
   return status;
-}
-
-/** Seconds since a stored response was stored (its freshness counts from there). */
-function ageOf(found: Found): number {
-  return (Date.now() - found.metadata.storedAt) / 1000;
-}
-
-/**
- * Adds the stored response's validators to the request the handler sees (and keeps seeing, as an
- * origin behind a cache would), unless the client sent validators of its own; returns the header
- * names it added.
- */
-function askToValidate(headers: CacheRequest['headers'], metadata: ResponseMetadata): string[] {
-  if (headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined)
-    return [];
-  const asked: string[] = [];
-  if (!metadata.generatedEtag) {
-    headers['if-none-match'] = metadata.etag;
-    asked.push('if-none-match');
-  }
-  const lastModified = headerValue(metadata.headers, 'last-modified');
-  if (lastModified !== undefined) {
-    headers['if-modified-since'] = lastModified;
-    asked.push('if-modified-since');
-  }
-  return asked;
 }
