@@ -505,6 +505,8 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
     ['route key', () => kit.createCache().route({ key: 'k' as never }), /route\.key/],
     ['route shared', () => kit.createCache().route({ shared: 1 as never }), /route\.shared/],
     ['route staleIfError', () => kit.createCache().route({ staleIfError: -5 }), /staleIfError/],
+    ['route timeout', () => kit.createCache().route({ timeout: 0 }), /route\.timeout/],
+    ['createCache timeout', () => kit.createCache({ timeout: '1s' as never }), /timeout/],
     [
       'route staleWhileRevalidate',
       () => kit.createCache().route({ staleWhileRevalidate: NaN }),

@@ -38,6 +38,8 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
     let hold: { started: Gate; release: Gate } | undefined;
     const failures: Record<string, Reply | undefined> = {};
     const sieHolds = new Map<string, { started: Gate; release: Gate }>();
+    const slowHolds = new Map<string, { started: Gate; release: Gate }>();
+    let slowVersion = 1;
     const app = await env.build(kit, {
       cache: { store: env.store('redis', { tracking: false }), ttl: 1 },
       routes: [
@@ -54,6 +56,20 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
               await held.release.promise;
             }
             return { text: `v${seen}` };
+          },
+        },
+        {
+          path: '/slow/:id',
+          cache: { staleIfError: 10, timeout: 200 },
+          handler: async (v) => {
+            const id = v.param('id')!;
+            const held = slowHolds.get(id);
+            slowHolds.delete(id);
+            if (held) {
+              held.started.open();
+              await held.release.promise;
+            }
+            return { text: `${id}:v${slowVersion}` };
           },
         },
         {
@@ -122,6 +138,38 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
       expect((await get(app, `/sie/${id}`)).status).toBe(status);
     };
 
+    const slowHandler = async (): Promise<void> => {
+      const [untilSlow, untilFast] = await Promise.all([
+        stored(app, '/slow/held'),
+        stored(app, '/slow/quick'),
+      ]);
+      await Promise.all([untilSlow(1100), untilFast(1100)]);
+      slowVersion = 2;
+      // Expired, a stale copy at hand: a handler slower than `timeout` costs the request 200 ms,
+      // then it gets the stale copy; the handler (run by a copy of the request) goes on and stores.
+      const hold = { started: gate(), release: gate() };
+      slowHolds.set('held', hold);
+      const started = performance.now();
+      const slow = await get(app, '/slow/held');
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(slow.headers['x-cache']).toBe('STALE');
+      expect(slow.headers['cache-status']).toMatch(
+        /^restash; hit; fwd=stale; ttl=-\d+; detail=timeout$/,
+      );
+      expect(slow.text).toBe('held:v1');
+      await hold.started.promise;
+      hold.release.open();
+      await waitFor(
+        async () => (await get(app, '/slow/held')).text === 'held:v2',
+        1000,
+        'the slow handler stored',
+      );
+      // A handler within `timeout`: the request gets what it answered.
+      const quick = await get(app, '/slow/quick');
+      expect(quick.text).toBe('quick:v2');
+      expect(quick.headers['cache-status']).toMatch(/^restash; fwd=stale; collapsed; ttl=\d+$/);
+    };
+
     const joinedFailure = async (): Promise<void> => {
       const until = await stored(app, '/sie/joined');
       await until(1100);
@@ -146,7 +194,8 @@ describe.each(ADAPTERS)('%s', (_name, kit) => {
       pastRevalidation(),
       onError('500', { status: 503, headers: { 'X-Failure': 'yes' }, text: 'down' }, 503),
       onError('throw', { throws: true }, 500),
+      slowHandler(),
     ]);
-    expect(app.cache.stats().stale).toBe(6);
+    expect(app.cache.stats().stale).toBe(7);
   }, 15_000);
 });

@@ -1,4 +1,4 @@
-import { LEASE_TTL_MS, type CacheStore, type ReadOptions } from '../store/types.js';
+import type { CacheStore, ReadOptions } from '../store/types.js';
 import type { ErrorReporter } from '../report.js';
 import type { Answers, Leader } from './answers.js';
 import { isConditional, notModified } from './conditional.js';
@@ -8,8 +8,9 @@ import { variantKey } from './key.js';
 import type { ResolvedRoute } from './options.js';
 import { bypassReason } from './policy.js';
 import { ageOf, checked, toRead, type Read } from './read.js';
-import { isRefreshCopy, refreshInBackground } from './refresh.js';
-import { requestKeys } from './request-keys.js';
+import { isRefreshCopy } from './refresh.js';
+import { Refreshes } from './refreshes.js';
+import { requestKeys, type RequestKeys } from './request-keys.js';
 import type { InvalidationRetry } from './retry.js';
 import { CHANNELS, keyHash, type LookupStatus, type Outcome } from './status.js';
 import { askToValidate, ResponseStore } from './store-response.js';
@@ -35,8 +36,7 @@ export interface LookupParts {
 export class Lookup<C> {
   readonly #parts: LookupParts;
   readonly #responses: ResponseStore<C>;
-  /** Keys a background copy of a request is refreshing (refresh.ts). */
-  readonly #refreshes = new Set<string>();
+  readonly #refreshes = new Refreshes();
 
   constructor(parts: LookupParts) {
     this.#parts = parts;
@@ -113,6 +113,8 @@ export class Lookup<C> {
     let { found } = read;
     if (found && retry.affects(found.metadata.tags ?? [])) found = undefined;
     const head = request.method === 'HEAD';
+    // A background copy of a request (refresh.ts) refreshes: it never answers stale.
+    const copy = isRefreshCopy(request.node);
     let stale: Found | undefined;
     let expired: Found | undefined;
     if (found) {
@@ -124,7 +126,7 @@ export class Lookup<C> {
         return answers.hit(found, request, decided(status, 'stale', key));
       // Answered at once, refreshed by a copy of the request in the background (refresh.ts);
       // the copy itself goes on to run the handler.
-      if (age < ttl + swr && !isRefreshCopy(request.node) && this.#refresh(request, key)) {
+      if (age < ttl + swr && !copy && this.#refreshes.start(request, key)) {
         status.fwd = 'stale';
         return answers.hit(found, request, decided(status, 'stale', key));
       }
@@ -133,9 +135,33 @@ export class Lookup<C> {
       status.fwd = 'stale';
     }
 
-    const flight = flights.join(key);
+    return this.#miss({ route, request, keys, key, vary, read, stale, expired, copy, status });
+  }
+
+  /**
+   * Nothing fresh to answer with: wait for the request of this process that runs the handler
+   * already, or for a background refresh when `timeout` allows a stale answer, or run it.
+   */
+  async #miss(missing: Missing<C>): Promise<Decision> {
+    const { route, request, keys, key, vary, read, stale, expired, copy, status } = missing;
+    const { answers, flights } = this.#parts;
+    const head = request.method === 'HEAD';
+    let flight = flights.join(key);
+    // A slow handler may cost this request `timeout` ms at most: a copy of it runs the handler.
+    const bound =
+      stale && route.timeout !== undefined && !head && !copy
+        ? { stale, timeout: route.timeout }
+        : undefined;
+    if (bound && !flight) flight = this.#refreshes.start(request, key)?.result;
     if (flight) {
-      const shared = await flight;
+      let shared: Shared | undefined;
+      if (bound) {
+        const waited = await within(flight, bound.timeout);
+        if (waited === TIMED_OUT) {
+          return answers.hit(bound.stale, request, decided(status, 'stale', key, 'timeout'));
+        }
+        shared = waited;
+      } else shared = await flight;
       if (
         shared &&
         (shared.vary.length === 0 ||
@@ -151,6 +177,7 @@ export class Lookup<C> {
     if (head) return answers.miss(request, stale, undefined, decided(status, 'miss', key, 'head'));
 
     const settle = flights.lead(key);
+    if (copy) this.#refreshes.led(key, flights.join(key) ?? Promise.resolve(undefined));
     let lease = read.lease;
     if (!lease && read.present) {
       // The read found an entry (expired, or unreadable): it took no lease, so take one now.
@@ -184,24 +211,6 @@ export class Lookup<C> {
   }
 
   /**
-   * Starts a background refresh of `key` with a copy of `request`, unless one of this process is
-   * running already; `false` when the request cannot be copied (no Node request, no server).
-   */
-  #refresh(request: CacheRequest, key: string): boolean {
-    const refreshes = this.#refreshes;
-    if (refreshes.has(key)) return true;
-    if (!request.node) return false;
-    const started = refreshInBackground(
-      request.node,
-      request.url,
-      () => refreshes.delete(key),
-      LEASE_TTL_MS,
-    );
-    if (started) refreshes.add(key);
-    return started;
-  }
-
-  /**
    * For a conditional GET or HEAD, whether a hit needs its value: not when its metadata answers
    * the request — a fresh response the request's validators match is a 304, without the body.
    */
@@ -232,6 +241,38 @@ export class Lookup<C> {
       this.#parts.report(err);
       return { found: undefined, marker: undefined, lease: undefined, present: false };
     }
+  }
+}
+
+/** What {@link Lookup.decide} found out before a miss. */
+interface Missing<C> {
+  route: ResolvedRoute<C>;
+  request: CacheRequest;
+  keys: RequestKeys;
+  key: string;
+  vary: readonly string[] | undefined;
+  read: Read;
+  /** A stale copy that may answer instead (`staleIfError`, `timeout`). */
+  stale: Found | undefined;
+  /** An expired entry to revalidate (`freshness: 'headers'`). */
+  expired: Found | undefined;
+  /** The request is a background copy that refreshes. */
+  copy: boolean;
+  status: LookupStatus;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/** `promise`'s result, or {@link TIMED_OUT} after `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

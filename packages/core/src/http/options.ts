@@ -57,8 +57,8 @@ export interface RouteOptions<C> {
    */
   statuses?: readonly number[];
   /**
-   * How long after expiry a stale copy is served while one request refreshes it (seconds or a
-   * string such as `'30s'`).
+   * How long after expiry a stale copy answers requests at once while a background copy of a
+   * request refreshes it (seconds or a string such as `'30s'`).
    * @default 0
    */
   staleWhileRevalidate?: Duration;
@@ -68,6 +68,13 @@ export interface RouteOptions<C> {
    * @default 0
    */
   staleIfError?: Duration;
+  /**
+   * Milliseconds a request waits for the handler when a stale copy within `staleIfError` exists:
+   * after that it is answered stale (`detail=timeout`), while the handler goes on and its answer
+   * refreshes the entry. The handler then runs for a background copy of the request.
+   * @default none: the request waits for the handler
+   */
+  timeout?: number;
   /**
    * Cache responses to requests with `Authorization` on a route without `perUser`.
    * @default false
@@ -133,6 +140,7 @@ export interface ResolvedRoute<C> {
   statuses: ReadonlySet<number>;
   staleWhileRevalidate: number;
   staleIfError: number;
+  timeout: number | undefined;
   shared: boolean;
   /** Lower-case names of the headers not to store (the options' lists, not the built-in one). */
   unstored: ReadonlySet<string>;
@@ -150,6 +158,7 @@ const ROUTE_KEYS = [
   'statuses',
   'staleWhileRevalidate',
   'staleIfError',
+  'timeout',
   'shared',
   'unstoredHeaders',
   'query',
@@ -211,6 +220,7 @@ export function resolveRoute<C>(
     statuses: new Set(options.statuses ?? defaults.statuses ?? [200]),
     staleWhileRevalidate: seconds('staleWhileRevalidate'),
     staleIfError: seconds('staleIfError'),
+    timeout: options.timeout ?? defaults.timeout,
     shared: options.shared ?? defaults.shared ?? false,
     query: options.query ?? defaults.query,
     name: options.name,
@@ -278,6 +288,7 @@ function checkRouteFields<C>(where: string, options: Omit<RouteOptions<C>, 'tags
   }
   toSeconds(`${where}staleWhileRevalidate`, options.staleWhileRevalidate);
   toSeconds(`${where}staleIfError`, options.staleIfError);
+  checkInteger(`${where}timeout`, options.timeout, 1);
   checkFunction(`${where}perUser`, options.perUser);
   checkFunction(`${where}key`, options.key);
   checkBoolean(`${where}shared`, options.shared);
