@@ -29,3 +29,11 @@ export function checkTags(tags: unknown): asserts tags is readonly string[] {
   if (tags === undefined) throw new TypeError('tags must be an array of strings, got undefined');
   checkStringArray('tags', tags);
 }
+
+/** Throws a TypeError for malformed `getOrLease` options; returns the fill lock's ms, if any. */
+export function checkLookupOptions(options: unknown): number | undefined {
+  checkObject('getOrLease options', options);
+  const lock = (options as { lock?: unknown } | undefined)?.lock;
+  checkInteger('lock', lock, 1);
+  return lock as number | undefined;
+}
