@@ -294,7 +294,11 @@ describe.each(factories)('$name contract', ({ make, flush }) => {
   });
 
   test('close is idempotent and later calls reject saying the store is closed', async () => {
+    const plain = await store.lease('k');
+    const locked = (await store.getOrLease('k', [], { lock: 1000 })).lease!;
     await store.close();
+    await expect(store.release!(plain)).resolves.toBeUndefined(); // nothing to release
+    await expect(store.release!(locked)).rejects.toThrow(/closed/);
     await store.close();
     await expect(store.get('k')).rejects.toThrow(/closed/);
     await expect(store.set('k', 'v')).rejects.toThrow(/closed/);

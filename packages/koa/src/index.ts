@@ -46,6 +46,7 @@ export type {
   RouteOptions,
   RouteStats,
   SentinelOptions,
+  StampedeOptions,
   UserId,
   WrapOptions,
 } from '@restash/core';

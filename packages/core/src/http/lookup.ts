@@ -6,6 +6,7 @@ import {
   type Lease,
 } from '../store/types.js';
 import type { ErrorReporter } from '../report.js';
+import type { Stampede } from '../store/stampede.js';
 import { FINISH, type Answers, type Leader } from './answers.js';
 import {
   parseMetadata,
@@ -35,12 +36,15 @@ interface Read {
   lease: Lease | undefined;
   /** Whether something was stored under the key (found, or present but unreadable). */
   present: boolean;
+  /** It waited for another instance to fill the key (stampede.ts). */
+  waited?: boolean;
 }
 
 /** What a lookup works with; the engine owns it. */
 export interface LookupParts {
   store: CacheStore;
   flights: Flights<Shared>;
+  stampede: Stampede;
   retry: InvalidationRetry;
   stats: CacheStats;
   report: ErrorReporter;
@@ -118,7 +122,10 @@ export class Lookup<C> {
     }
 
     let key = keys.primary;
-    let read = await this.#read(key, keys.tags);
+    // Only a GET waits for another instance's response: a HEAD never stores one.
+    const wait = request.method === 'GET' && route.stampede;
+    let read = await this.#read(key, keys.tags, wait);
+    let waited = read.waited;
     let vary: readonly string[] | undefined;
     if (read.marker) {
       const { marker } = read;
@@ -130,7 +137,8 @@ export class Lookup<C> {
       read =
         first && ageOf(first) < first.metadata.ttl
           ? { found: first, marker: undefined, lease: undefined, present: true }
-          : await this.#read(key, keys.tags);
+          : await this.#read(key, keys.tags, wait);
+      waited ||= read.waited;
       // An expired first variant still serves as stale copy and to revalidate with.
       if (!read.found && first) read = { ...read, found: first };
       if (!read.found) status.fwd = 'vary-miss';
@@ -143,7 +151,11 @@ export class Lookup<C> {
     if (found) {
       const age = ageOf(found);
       const { ttl, swr, sie } = found.metadata;
-      if (age < ttl) return answers.hit(found, request, decided(status, 'hit', key));
+      if (age < ttl) {
+        // Another instance stored it while this request waited: RFC 9211 2.7, collapsed.
+        if (waited) status.fwd ??= 'uri-miss';
+        return answers.hit(found, request, decided(status, waited ? 'collapsed' : 'hit', key));
+      }
       // Someone is refreshing it already, or a HEAD cannot refresh it: the stale copy will do.
       if (age < ttl + swr && (head || flights.join(key)))
         return answers.hit(found, request, decided(status, 'stale', key));
@@ -154,6 +166,8 @@ export class Lookup<C> {
 
     const flight = flights.join(key);
     if (flight) {
+      // A fill lock this read took is the running request's business: other instances go on.
+      this.#parts.track(this.#parts.stampede.release(read.lease));
       const shared = await flight;
       if (
         shared &&
@@ -169,7 +183,8 @@ export class Lookup<C> {
     // A HEAD response has no body to store: it never creates an entry.
     if (head) return answers.miss(request, stale, undefined, decided(status, 'miss', key, 'head'));
 
-    const settle = flights.lead(key);
+    // Settling also releases the fill lock the read took (a store released it already).
+    const settle = this.#parts.stampede.settling(flights.lead(key), read.lease, this.#parts.track);
     let lease = read.lease;
     if (!lease && read.present) {
       // The read found an entry (expired, or unreadable): it took no lease, so take one now.
@@ -342,11 +357,15 @@ export class Lookup<C> {
     this.#parts.track(work().then(settle));
   }
 
-  /** Reads an entry; anything unreadable is a miss (a broken store must not break the route). */
-  async #read(key: string, tags: readonly string[]): Promise<Read> {
+  /**
+   * Reads an entry, waiting (up to `wait` ms) for another instance that is filling it; anything
+   * unreadable is a miss (a broken store must not break the route).
+   */
+  async #read(key: string, tags: readonly string[], wait: number | false): Promise<Read> {
     try {
-      const { entry, lease } = await this.#parts.store.getOrLease(key, tags);
-      return toRead(entry, lease);
+      const led = (): boolean => this.#parts.flights.join(key) !== undefined;
+      const { entry, lease, waited } = await this.#parts.stampede.read(key, tags, wait, led);
+      return { ...toRead(entry, lease), waited };
     } catch (err) {
       this.#parts.report(err);
       return { found: undefined, marker: undefined, lease: undefined, present: false };

@@ -172,8 +172,10 @@ export class MemoryCacheStore<M extends object = Record<string, unknown>> implem
   }
 
   async release(lease: Lease): Promise<void> {
+    const issued = this.#issued(lease);
+    if (issued.lock === undefined) return; // nothing held: nothing to do, even once closed
     this.#assertOpen();
-    this.#unlock(this.#issued(lease), false);
+    this.#unlock(issued, false);
   }
 
   async close(): Promise<void> {

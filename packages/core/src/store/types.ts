@@ -118,7 +118,8 @@ export interface CacheStore<M extends object = Record<string, unknown>> {
    * Gives up the fill lock `lease` took (see {@link CacheStore.getOrLease}), if it still holds it,
    * without storing: callers waiting for the key then compute it themselves at once instead of
    * waiting for the lock to expire. Resolves at once when the lease holds no lock (or no longer:
-   * `setLeased` released it). Optional: a store without it takes no fill locks.
+   * `setLeased` released it), even after `close()`. Optional: a store without it takes no fill
+   * locks.
    */
   release?(lease: Lease): Promise<void>;
   /** Releases connections and timers. Idempotent; every later call rejects. */

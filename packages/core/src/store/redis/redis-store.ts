@@ -262,10 +262,10 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   }
 
   async release(lease: Lease): Promise<void> {
-    this.#assertOpen();
     const issued = this.#issued(lease);
     const token = issued.lock;
-    if (token === undefined) return;
+    if (token === undefined) return; // nothing held: nothing to do, even once closed
+    this.#assertOpen();
     issued.lock = undefined;
     await this.#connected();
     await this.#breaker.run(() =>
