@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createDataCache,
+  RedisCacheStore,
   type CacheStore,
   type DataCache,
   type DataCacheOptions,
 } from '@restash/core';
+import { TcpProxy } from '../harness';
 import { forbidUnhandledRejections, gate, STORES, useEnvironment } from '../http/kit';
 
 // Stampede protection across instances for `wrap`: four app instances — four Redis stores on one
@@ -114,6 +116,38 @@ describe.each(STORES)('wrap across 4 instances on %s', (kind) => {
     expect(runs).toBe(INSTANCES - 1);
     expect(Math.max(...answers.map((a) => a.after))).toBeLessThan(1000);
   });
+});
+
+test('Redis failing under a waiting caller: it computes at once, and onError hears why', async () => {
+  const holder = createDataCache({ store: env.store('redis') });
+  const entered = gate();
+  const release = gate();
+  const held = holder.wrap('cold', async () => (entered.open(), await release.promise, 'held'));
+  await entered.promise;
+  // The waiter's connections go through a proxy, cut once it waits.
+  const { host, port } = env.redis();
+  const proxy = await TcpProxy.start({ host, port });
+  const errors: unknown[] = [];
+  const store = new RedisCacheStore({
+    clientOpts: env.redis().options({ port: proxy.port }),
+    tracking: false,
+    errorCallback: (err) => errors.push(err),
+  });
+  try {
+    const waiter = createDataCache({ store, onError: (err) => errors.push(err) });
+    const started = performance.now();
+    const waiting = waiter.wrap('cold', async () => 'computed');
+    await sleep(100);
+    expect(errors).toEqual([]); // it waits
+    await proxy.close();
+    expect(await waiting).toBe('computed');
+    expect(performance.now() - started).toBeLessThan(1000); // not the 5 s wait
+    expect(errors.length).toBeGreaterThan(0);
+  } finally {
+    release.open();
+    await held;
+    await store.close();
+  }
 });
 
 describe('the stampede option', () => {
