@@ -28,6 +28,31 @@ export function toSeconds(name: string, value: Duration | undefined): number | u
   );
 }
 
+/**
+ * `value` in milliseconds, or `undefined` if it is undefined: seconds (fractions allowed, to the
+ * millisecond: `0.25`) or a string (`'250ms'`, `'5s'`), from 1 ms to `max` ms. Throws a
+ * TypeError naming the option for anything else.
+ */
+export function toMilliseconds(
+  name: string,
+  value: Duration | undefined,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  let millis: number | undefined;
+  if (typeof value === 'number') {
+    // 0.3 s is 300.00000000000006 ms in floating point: whole within a rounding error.
+    millis = Math.round(value * 1000);
+    if (!(Math.abs(millis - value * 1000) < 1e-6)) millis = undefined;
+  } else if (typeof value === 'string' && /[a-z]\s*$/i.test(value)) millis = parse(value);
+  if (millis !== undefined && Number.isInteger(millis) && millis >= 1 && millis <= max) {
+    return millis;
+  }
+  throw new TypeError(
+    `${name} must be seconds or a duration like '250ms' or '5s' (whole milliseconds, at most ${max / 1000} s), got ${describe(value)}`,
+  );
+}
+
 /** `ms` returns undefined for what it cannot read, and throws for empty or very long strings. */
 function parse(value: string): number | undefined {
   try {

@@ -9,6 +9,7 @@ export type { CacheEntry, CacheStore, Lease, Lookup, ReadOptions } from './store
 export { EntryTooLargeError, LEASE_TTL_MS, StoreClosedError } from './store/types.js';
 export { MemoryCacheStore, type MemoryCacheStoreOptions } from './store/memory-store.js';
 export { RedisCacheStore } from './store/redis/redis-store.js';
+export type { StampedeOptions } from './store/stampede.js';
 export {
   RESILIENT_CLUSTER_DEFAULTS,
   RESILIENT_DEFAULTS,

@@ -239,18 +239,66 @@ describe.each(factories)('$name contract', ({ make, flush }) => {
     expect(await store.setLeased(raced.lease!, 'stale', {}, 60, ['t'])).toBe(false);
   });
 
+  test('getOrLease with lock: a miss takes the fill lock, the next one finds it busy', async () => {
+    const plain = await store.getOrLease('k', ['t']);
+    expect(plain.lock).toBeUndefined();
+    const first = await store.getOrLease('k', ['t'], { lock: 1000 });
+    expect(first.lock).toEqual({ state: 'taken' });
+    const second = await store.getOrLease('k', ['t'], { lock: 1000 });
+    expect(second.lock).toEqual({
+      state: 'busy',
+      holder: expect.any(String),
+      expiresIn: expect.any(Number),
+    });
+    const { expiresIn } = second.lock as { expiresIn: number };
+    expect(expiresIn).toBeGreaterThan(900);
+    expect(expiresIn).toBeLessThanOrEqual(1000);
+    // The holder stores: the lock goes with it (a later miss takes it again).
+    expect(await store.setLeased(first.lease!, 'v', {}, 60, ['t'])).toBe(true);
+    await store.release!(first.lease!); // nothing left to release
+    expect((await store.getOrLease('k', ['t'], { lock: 1000 })).entry?.value).toBe('v');
+    await store.delete('k');
+    expect((await store.getOrLease('k', ['t'], { lock: 1000 })).lock).toEqual({ state: 'taken' });
+  });
+
+  test('a refused setLeased releases the fill lock too', async () => {
+    const first = await store.getOrLease('k', ['t'], { lock: 1000 });
+    await store.invalidateTags(['t']);
+    expect(await store.setLeased(first.lease!, 'stale', {}, 60, ['t'])).toBe(false);
+    expect((await store.getOrLease('k', ['t'], { lock: 1000 })).lock).toEqual({ state: 'taken' });
+  });
+
+  test('release without a value leaves a passed marker; a lock expires on its own', async () => {
+    const first = await store.getOrLease('k', [], { lock: 1000 });
+    await store.release!(first.lease!);
+    expect((await store.getOrLease('k', [], { lock: 1000 })).lock).toEqual({ state: 'passed' });
+    const other = await store.getOrLease('k2', [], { lock: 100 });
+    expect(other.lock).toEqual({ state: 'taken' });
+    await sleep(150); // its holder died
+    expect((await store.getOrLease('k2', [], { lock: 100 })).lock).toEqual({ state: 'taken' });
+    // The first holder's release comes too late: the lock is the new holder's.
+    await store.release!(other.lease!);
+    expect((await store.getOrLease('k2', [], { lock: 100 })).lock).toMatchObject({ state: 'busy' });
+    await expect(store.getOrLease('k', [], { lock: 0 })).rejects.toThrow(TypeError);
+  });
+
   test('a lease from another store is a TypeError: only its issuer can judge it', async () => {
     const other = make();
     try {
       const foreign = await other.lease('k');
       await expect(store.setLeased(foreign, 'v')).rejects.toThrow(/not issued by this store/);
+      await expect(store.release!(foreign)).rejects.toThrow(/not issued by this store/);
     } finally {
       await other.close();
     }
   });
 
   test('close is idempotent and later calls reject saying the store is closed', async () => {
+    const plain = await store.lease('k');
+    const locked = (await store.getOrLease('k', [], { lock: 1000 })).lease!;
     await store.close();
+    await expect(store.release!(plain)).resolves.toBeUndefined(); // nothing to release
+    await expect(store.release!(locked)).rejects.toThrow(/closed/);
     await store.close();
     await expect(store.get('k')).rejects.toThrow(/closed/);
     await expect(store.set('k', 'v')).rejects.toThrow(/closed/);

@@ -47,6 +47,7 @@ export type {
   RouteOptions,
   RouteStats,
   SentinelOptions,
+  StampedeOptions,
   UserId,
   WrapOptions,
 } from '@restash/core';

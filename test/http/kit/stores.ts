@@ -1,6 +1,7 @@
 import type { CacheEntry, CacheStore, Lease, Lookup } from '@restash/core';
 
-type Method = 'get' | 'getOrLease' | 'set' | 'delete' | 'invalidateTags' | 'lease' | 'setLeased';
+type Method =
+  'get' | 'getOrLease' | 'set' | 'delete' | 'invalidateTags' | 'lease' | 'setLeased' | 'release';
 
 /**
  * Delegates to a real store and lets a test watch and steer it: every call is logged, and a
@@ -30,9 +31,13 @@ export class ProbeStore implements CacheStore {
     return this.inner.get(key);
   }
 
-  async getOrLease(key: string, tags?: readonly string[]): Promise<Lookup> {
-    await this.#enter('getOrLease', [key, tags]);
-    return this.inner.getOrLease(key, tags);
+  async getOrLease(
+    key: string,
+    tags?: readonly string[],
+    options?: { lock?: number },
+  ): Promise<Lookup> {
+    await this.#enter('getOrLease', [key, tags, options]);
+    return this.inner.getOrLease(key, tags, options);
   }
 
   async set(
@@ -70,6 +75,11 @@ export class ProbeStore implements CacheStore {
   ): Promise<boolean> {
     await this.#enter('setLeased', [lease, value, metadata, ttl, tags]);
     return this.inner.setLeased(lease, value, metadata, ttl, tags);
+  }
+
+  async release(lease: Lease): Promise<void> {
+    await this.#enter('release', [lease]);
+    return this.inner.release?.(lease);
   }
 
   close(): Promise<void> {

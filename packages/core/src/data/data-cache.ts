@@ -1,5 +1,11 @@
 import { Flights } from '../http/flights.js';
 import { safeReporter, throttledConsoleReporter, type ErrorReporter } from '../report.js';
+import {
+  resolveStampede,
+  Stampede,
+  STAMPEDE_WAIT_MS,
+  type StampedeOptions,
+} from '../store/stampede.js';
 import type { CacheStore, Lease } from '../store/types.js';
 import { toSeconds, type Duration } from '../duration.js';
 import { checkFunction, checkKnownKeys, checkObject, checkStringArray } from '../validate.js';
@@ -24,6 +30,14 @@ export interface DataCacheOptions {
    * @default `console.error`, at most once per 10 s: an outage shows without a line per call
    */
   onError?: (err: unknown) => void;
+  /**
+   * Stampede protection across instances when `wrap` does not say: on a miss, one caller (of
+   * every process sharing the store) runs `fetch` while the others wait for its value, at most
+   * `wait` (seconds or a string such as `'500ms'`; also how long a caller that died keeps the
+   * others waiting); `false` turns it off. See the README's "Stampede protection".
+   * @default true: `{ wait: '5s' }`
+   */
+  stampede?: boolean | StampedeOptions;
 }
 
 /** What is stored beside a value (a type alias: the store takes any plain record). */
@@ -41,7 +55,7 @@ interface Fetched {
   value: unknown;
 }
 
-const KNOWN = ['store', 'ttl', 'codec', 'onError'];
+const KNOWN = ['store', 'ttl', 'codec', 'onError', 'stampede'];
 
 /**
  * Cache-aside for code outside (or inside) routes: `wrap(key, fetch)` answers from the store, or
@@ -56,6 +70,9 @@ export class DataCache {
   readonly #codec: Codec;
   readonly #report: ErrorReporter;
   readonly #flights = new Flights<Fetched>();
+  readonly #fills: Stampede;
+  /** The stampede wait in ms (`false`: off) when `wrap` does not set one. */
+  readonly #wait: number | false;
   /** Background refreshes and slow fetches still running (so `close()` can wait for them). */
   readonly #pending = new Set<Promise<unknown>>();
 
@@ -71,6 +88,8 @@ export class DataCache {
     this.#ttl = toSeconds('ttl', options.ttl) ?? 60;
     this.#codec = options.codec ?? JSON_CODEC;
     this.#report = safeReporter(options.onError ?? throttledConsoleReporter('data cache'));
+    this.#wait = resolveStampede('stampede', options.stampede) ?? STAMPEDE_WAIT_MS;
+    this.#fills = new Stampede(this.#store, this.#report);
   }
 
   /**
@@ -95,8 +114,10 @@ export class DataCache {
     let lease: Lease | undefined;
     let stale: { value: unknown } | undefined;
     let found: { metadata: DataMetadata; value: unknown } | undefined;
+    const wait = resolveStampede('stampede', options.stampede) ?? this.#wait;
+    const led = (): boolean => this.#flights.join(storeKey) !== undefined;
     try {
-      const read = await this.#store.getOrLease(storeKey, tags);
+      const read = await this.#fills.read(storeKey, tags, wait, led);
       lease = read.lease;
       found = read.entry && this.#decode(read.entry.metadata, read.entry.value, codec);
     } catch (err) {
@@ -117,10 +138,15 @@ export class DataCache {
     }
     const flight = this.#flights.join(storeKey);
     if (flight) {
+      // A fill lock this read took is the running fetch's business: let other instances go on.
+      this.#track(this.#fills.release(lease));
       const shared = await flight;
       if (shared) return shared.value as T;
     }
-    const work = this.#lead(storeKey, tags, fetch, options, codec, lease, stale?.value);
+    const work = this.#lead(storeKey, tags, fetch, options, codec, lease, stale?.value).finally(
+      // Stored (the store released the fill lock) or not, other instances wait no more.
+      () => this.#track(this.#fills.release(lease)),
+    );
     return (await this.#within(key, work, options, stale)) as T;
   }
 

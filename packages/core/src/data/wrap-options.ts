@@ -1,5 +1,6 @@
 import { hasCode } from '../store/types.js';
 import { toSeconds, type Duration } from '../duration.js';
+import { resolveStampede, type StampedeOptions } from '../store/stampede.js';
 import {
   checkBoolean,
   checkInteger,
@@ -41,6 +42,12 @@ export interface WrapOptions {
   hardTimeout?: number;
   /** How values are stored. @default the cache's `codec` ({@link JSON_CODEC} unless it set one) */
   codec?: Codec;
+  /**
+   * Stampede protection across instances for this call: `{ wait }` (seconds or `'500ms'`), `true`
+   * for the default wait (5 s), `false` for none.
+   * @default the cache's `stampede` (on, 5 s, unless it set otherwise)
+   */
+  stampede?: boolean | StampedeOptions;
 }
 
 /** What `fetch` gets: it may set the value's lifetime and tags from the value itself. */
@@ -88,6 +95,7 @@ export function checkWrapOptions(options: WrapOptions): void {
   checkBoolean('cacheNull', options.cacheNull);
   checkInteger('timeout', options.timeout, 1);
   checkInteger('hardTimeout', options.hardTimeout, 1);
+  resolveStampede('stampede', options.stampede);
   const { codec } = options;
   if (
     codec !== undefined &&

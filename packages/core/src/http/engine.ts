@@ -1,6 +1,7 @@
 import { DataCache } from '../data/data-cache.js';
 import type { Duration } from '../duration.js';
 import { MemoryCacheStore } from '../store/memory-store.js';
+import { Stampede } from '../store/stampede.js';
 import type { CacheStore } from '../store/types.js';
 import { safeReporter, throttledConsoleReporter, type ErrorReporter } from '../report.js';
 import { Answers, startStatus } from './answers.js';
@@ -94,7 +95,12 @@ export class HttpCache<C> {
       if (CHANNELS.error.hasSubscribers) CHANNELS.error.publish({ error: err });
       report(err);
     };
-    this.#data = new DataCache({ store: this.#store, ttl: options.ttl, onError: this.#report });
+    this.#data = new DataCache({
+      store: this.#store,
+      ttl: options.ttl,
+      onError: this.#report,
+      stampede: options.stampede,
+    });
     this.#retry = new InvalidationRetry((tags) => this.#store.invalidateTags(tags), this.#report);
     const debug = options.debugHeaders ?? true;
     const cacheStatus = options.cacheStatus ?? true;
@@ -102,6 +108,7 @@ export class HttpCache<C> {
     this.#decisions = new Lookup<C>({
       store: this.#store,
       flights: this.#flights,
+      stampede: new Stampede(this.#store, this.#report),
       retry: this.#retry,
       stats: this.#stats,
       report: this.#report,

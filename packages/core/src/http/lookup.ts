@@ -1,5 +1,6 @@
 import type { CacheStore, ReadOptions } from '../store/types.js';
 import type { ErrorReporter } from '../report.js';
+import type { Stampede } from '../store/stampede.js';
 import type { Answers, Leader } from './answers.js';
 import { isConditional, notModified } from './conditional.js';
 import type { Found, Shared } from './fill.js';
@@ -20,6 +21,7 @@ import type { CacheRequest, CacheStats, Decision, Hit } from './types.js';
 export interface LookupParts {
   store: CacheStore;
   flights: Flights<Shared>;
+  stampede: Stampede;
   retry: InvalidationRetry;
   stats: CacheStats;
   report: ErrorReporter;
@@ -89,7 +91,10 @@ export class Lookup<C> {
 
     let key = keys.primary;
     const valueNeeded = this.#valueNeeded(request);
-    let read = await this.#read(key, keys.tags, valueNeeded);
+    // Only a GET waits for another instance's response: a HEAD never stores one.
+    const wait = request.method === 'GET' && route.stampede;
+    let read = await this.#read(key, keys.tags, wait, valueNeeded);
+    let waited = read.waited;
     let vary: readonly string[] | undefined;
     if (read.marker) {
       const { marker } = read;
@@ -101,7 +106,8 @@ export class Lookup<C> {
       read =
         first && ageOf(first) < first.metadata.ttl
           ? { found: first, marker: undefined, lease: undefined, present: true }
-          : await this.#read(key, keys.tags, valueNeeded);
+          : await this.#read(key, keys.tags, wait, valueNeeded);
+      waited ||= read.waited;
       // An expired first variant still serves as stale copy and to revalidate with.
       if (!read.found && first) read = { ...read, found: first };
       if (!read.found) status.fwd = 'vary-miss';
@@ -120,7 +126,11 @@ export class Lookup<C> {
     if (found) {
       const age = ageOf(found);
       const { ttl, swr, sie } = found.metadata;
-      if (age < ttl) return answers.hit(found, request, decided(status, 'hit', key));
+      if (age < ttl) {
+        // Another instance stored it while this request waited: RFC 9211 2.7, collapsed.
+        if (waited) status.fwd ??= 'uri-miss';
+        return answers.hit(found, request, decided(status, waited ? 'collapsed' : 'hit', key));
+      }
       // Someone is refreshing it already, or a HEAD cannot refresh it: the stale copy will do.
       if (age < ttl + swr && (head || flights.join(key)))
         return answers.hit(found, request, decided(status, 'stale', key));
@@ -154,6 +164,8 @@ export class Lookup<C> {
         : undefined;
     if (bound && !flight) flight = this.#refreshes.start(request, key)?.result;
     if (flight) {
+      // A fill lock this read took is the running request's business: other instances go on.
+      this.#parts.track(this.#parts.stampede.release(read.lease));
       let shared: Shared | undefined;
       if (bound) {
         const waited = await within(flight, bound.timeout);
@@ -176,7 +188,8 @@ export class Lookup<C> {
     // A HEAD response has no body to store: it never creates an entry.
     if (head) return answers.miss(request, stale, undefined, decided(status, 'miss', key, 'head'));
 
-    const settle = flights.lead(key);
+    // Settling also releases the fill lock the read took (a store released it already).
+    const settle = this.#parts.stampede.settling(flights.lead(key), read.lease, this.#parts.track);
     if (copy) this.#refreshes.led(key, flights.join(key) ?? Promise.resolve(undefined));
     let lease = read.lease;
     if (!lease && read.present) {
@@ -228,15 +241,22 @@ export class Lookup<C> {
     };
   }
 
-  /** Reads an entry; anything unreadable is a miss (a broken store must not break the route). */
+  /**
+   * Reads an entry, waiting (up to `wait` ms) for another instance that is filling it; anything
+   * unreadable is a miss (a broken store must not break the route).
+   */
   async #read(
     key: string,
     tags: readonly string[],
+    wait: number | false,
     valueNeeded: ReadOptions['valueNeeded'],
   ): Promise<Read> {
     try {
-      const { entry, lease } = await this.#parts.store.getOrLease(key, tags, { valueNeeded });
-      return toRead(entry, lease);
+      const led = (): boolean => this.#parts.flights.join(key) !== undefined;
+      const { stampede } = this.#parts;
+      const { entry, lease, waited } = await stampede.read(key, tags, wait, led, valueNeeded);
+      const read = toRead(entry, lease);
+      return waited ? { ...read, waited } : read;
     } catch (err) {
       this.#parts.report(err);
       return { found: undefined, marker: undefined, lease: undefined, present: false };

@@ -1,4 +1,5 @@
 import { toSeconds, type Duration } from '../duration.js';
+import { resolveStampede, STAMPEDE_WAIT_MS, type StampedeOptions } from '../store/stampede.js';
 import type { CacheStore } from '../store/types.js';
 import type { QueryFilter } from './key.js';
 import type { InvalidateSpec } from './types.js';
@@ -99,6 +100,15 @@ export interface RouteOptions<C> {
    * @default `undefined`: all of them
    */
   query?: QueryFilter;
+  /**
+   * Stampede protection across instances: when a `GET` misses on several app instances at once,
+   * one runs the handler and the others wait for its stored response, at most `wait` (seconds or
+   * a string such as `'500ms'`; also the most a holder that died keeps the others waiting), then
+   * run their own. `true` is the default wait, `false` turns it off. See the README's "Stampede
+   * protection".
+   * @default true: `{ wait: '5s' }`
+   */
+  stampede?: boolean | StampedeOptions;
 }
 
 /** Options of `createCache`. */
@@ -147,6 +157,8 @@ export interface ResolvedRoute<C> {
   query: QueryFilter | undefined;
   maxKeyLength: number;
   name: string | undefined;
+  /** Ms a miss waits for another instance's response; `false`: no stampede protection. */
+  stampede: number | false;
 }
 
 const ROUTE_KEYS = [
@@ -163,6 +175,7 @@ const ROUTE_KEYS = [
   'unstoredHeaders',
   'query',
   'name',
+  'stampede',
 ] as const;
 const CACHE_KEYS = [
   ...ROUTE_KEYS.filter((k) => k !== 'tags'),
@@ -225,6 +238,10 @@ export function resolveRoute<C>(
     query: options.query ?? defaults.query,
     name: options.name,
     maxKeyLength: defaults.maxKeyLength ?? 2048,
+    stampede:
+      resolveStampede('route.stampede', options.stampede) ??
+      resolveStampede('stampede', defaults.stampede) ??
+      STAMPEDE_WAIT_MS,
     unstored: new Set(
       [...(defaults.unstoredHeaders ?? []), ...(options.unstoredHeaders ?? [])].map((name) =>
         name.toLowerCase(),
@@ -293,6 +310,7 @@ function checkRouteFields<C>(where: string, options: Omit<RouteOptions<C>, 'tags
   checkFunction(`${where}key`, options.key);
   checkBoolean(`${where}shared`, options.shared);
   checkStringArray(`${where}unstoredHeaders`, options.unstoredHeaders);
+  resolveStampede(`${where}stampede`, options.stampede);
   if (typeof options.query !== 'function') checkStringArray(`${where}query`, options.query);
   const { name } = options as { name?: unknown };
   if (name !== undefined && typeof name !== 'string') {

@@ -15,6 +15,8 @@ export interface Read {
   present: boolean;
   /** `found` came without its body: its metadata answers the request. */
   withoutValue?: boolean;
+  /** It waited for another instance to fill the key (stampede.ts). */
+  waited?: boolean;
 }
 
 /** What an entry read back means; anything unreadable is a miss. */

@@ -1,4 +1,10 @@
-import { checkInteger, checkObject, checkStringArray, describe } from '../validate.js';
+import {
+  checkFunction,
+  checkInteger,
+  checkObject,
+  checkStringArray,
+  describe,
+} from '../validate.js';
 
 // Argument checks shared by both stores, so they reject the same calls with the same errors.
 
@@ -28,4 +34,13 @@ export function checkEntry(
 export function checkTags(tags: unknown): asserts tags is readonly string[] {
   if (tags === undefined) throw new TypeError('tags must be an array of strings, got undefined');
   checkStringArray('tags', tags);
+}
+
+/** Throws a TypeError for malformed `getOrLease` options; returns the fill lock's ms, if any. */
+export function checkLookupOptions(options: unknown): number | undefined {
+  checkObject('getOrLease options', options);
+  const { lock, valueNeeded } = (options ?? {}) as { lock?: unknown; valueNeeded?: unknown };
+  checkInteger('lock', lock, 1);
+  checkFunction('valueNeeded', valueNeeded);
+  return lock as number | undefined;
 }

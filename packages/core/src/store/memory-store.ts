@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { checkInteger, checkKnownKeys, checkObject } from '../validate.js';
-import { checkEntry, checkKey, checkTags } from './arguments.js';
+import { checkEntry, checkKey, checkLookupOptions, checkTags } from './arguments.js';
+import { FillLocks } from './fill-locks.js';
 import {
   EntryTooLargeError,
   LEASE_TTL_MS,
@@ -9,6 +10,7 @@ import {
   type CacheStore,
   type Lease,
   type Lookup,
+  type ReadOptions,
 } from './types.js';
 
 /** Options of {@link MemoryCacheStore}. */
@@ -31,6 +33,9 @@ interface Stored<M extends object> {
 }
 
 class MemoryLease implements Lease {
+  /** The token of the fill lock this lease holds, until stored or released. */
+  lock: string | undefined;
+
   constructor(
     readonly key: string,
     readonly store: object,
@@ -54,6 +59,7 @@ export class MemoryCacheStore<M extends object = Record<string, unknown>> implem
   #clock = 0;
   /** Clock value of each tag's last invalidation, oldest first, kept for {@link LEASE_TTL_MS}. */
   readonly #invalidatedAt = new Map<string, { clock: number; at: number }>();
+  readonly #locks = new FillLocks();
   #closed = false;
 
   constructor(options: MemoryCacheStoreOptions = {}) {
@@ -85,9 +91,19 @@ export class MemoryCacheStore<M extends object = Record<string, unknown>> implem
     return this.#lru.get(key)?.entry;
   }
 
-  async getOrLease(key: string, tags: readonly string[] = []): Promise<Lookup<M>> {
+  async getOrLease(
+    key: string,
+    tags: readonly string[] = [],
+    options?: ReadOptions<M>,
+  ): Promise<Lookup<M>> {
+    const lockMs = checkLookupOptions(options);
     const entry = await this.get(key);
-    return { entry, lease: entry ? undefined : await this.lease(key, tags) };
+    if (entry) return { entry, lease: undefined };
+    const lease = (await this.lease(key, tags)) as MemoryLease;
+    if (lockMs === undefined) return { entry, lease };
+    const { state, token } = this.#locks.take(key, lockMs);
+    lease.lock = token;
+    return { entry, lease, lock: state };
   }
 
   async set(
@@ -145,21 +161,42 @@ export class MemoryCacheStore<M extends object = Record<string, unknown>> implem
     tags: readonly string[] = [],
   ): Promise<boolean> {
     this.#assertOpen();
-    if (!(lease instanceof MemoryLease) || lease.store !== this) {
-      throw new TypeError('lease was not issued by this store');
-    }
-    if (performance.now() - lease.takenAt > LEASE_TTL_MS) return false;
+    const issued = this.#issued(lease);
+    if (performance.now() - issued.takenAt > LEASE_TTL_MS) return false;
     checkTags(tags);
+    this.#unlock(issued, true);
     for (const tag of tags) {
       const invalidated = this.#invalidatedAt.get(tag);
-      if (invalidated && invalidated.clock > lease.clock) return false;
+      if (invalidated && invalidated.clock > issued.clock) return false;
     }
-    return this.#store(lease.key, value, metadata, ttl, tags);
+    return this.#store(issued.key, value, metadata, ttl, tags);
+  }
+
+  async release(lease: Lease): Promise<void> {
+    const issued = this.#issued(lease);
+    if (issued.lock === undefined) return; // nothing held: nothing to do, even once closed
+    this.#assertOpen();
+    this.#unlock(issued, false);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     this.#lru.clear();
+    this.#locks.clear();
+  }
+
+  #issued(lease: Lease): MemoryLease {
+    if (!(lease instanceof MemoryLease) || lease.store !== this) {
+      throw new TypeError('lease was not issued by this store');
+    }
+    return lease;
+  }
+
+  /** Ends the lease's hold on its fill lock, if it has one: see {@link FillLocks.end}. */
+  #unlock(lease: MemoryLease, stored: boolean): void {
+    if (lease.lock === undefined) return;
+    this.#locks.end(lease.key, lease.lock, stored);
+    lease.lock = undefined;
   }
 
   #store(

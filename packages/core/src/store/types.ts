@@ -22,6 +22,13 @@ export interface ReadOptions<M extends object = Record<string, unknown>> {
    * @default none: every hit is read whole
    */
   valueNeeded?: (metadata: M) => boolean;
+  /**
+   * Milliseconds: a miss also takes the key's fill lock, in the same round trip, unless another
+   * caller holds it (see {@link Lookup.lock}); it expires after this long if its holder never
+   * stores nor releases it (a crash). Stores without {@link CacheStore.release} ignore it.
+   * @default none: no fill lock
+   */
+  lock?: number;
 }
 
 /**
@@ -42,6 +49,30 @@ export interface Lookup<M extends object = Record<string, unknown>> {
   entry: CacheEntry<M> | undefined;
   /** On a miss, a lease to store the key under, when one could be taken. */
   lease: Lease | undefined;
+  /**
+   * On a miss read with `{ lock }`, the key's fill lock (stampede protection across instances):
+   * `taken` by this read (its lease holds it until {@link CacheStore.setLeased} or
+   * {@link CacheStore.release}); `busy`, held by another caller (`holder`, its token) for at most
+   * `expiresIn` more milliseconds; or `passed`: the last holder ended without storing a value, so
+   * there is nothing to wait for. Absent when no lock was asked for or none could be taken.
+   */
+  lock?:
+    | {
+        /** This read took the lock. */
+        state: 'taken';
+      }
+    | {
+        /** Another caller holds it. */
+        state: 'busy';
+        /** The holder's token: it changes when another caller takes the lock over. */
+        holder: string;
+        /** Milliseconds until the lock expires, unless its holder ends it first. */
+        expiresIn: number;
+      }
+    | {
+        /** Its last holder ended without storing a value. */
+        state: 'passed';
+      };
 }
 
 /**
@@ -63,6 +94,11 @@ export interface CacheStore<M extends object = Record<string, unknown>> {
    * Reads `key` as {@link CacheStore.get} does and, on a miss, takes a lease on it as
    * {@link CacheStore.lease} does (the Redis store in the same round trip). Never rejects for
    * backend trouble: it misses without a lease.
+   *
+   * With `options.lock` (milliseconds), a miss also takes the key's fill lock, in the same round
+   * trip, unless another caller holds it: see {@link Lookup.lock}. The lock expires after `lock`
+   * ms if its holder never stores nor releases it (a crash). Stores that implement
+   * {@link CacheStore.release} honour it; others ignore it.
    */
   getOrLease(key: string, tags?: readonly string[], options?: ReadOptions<M>): Promise<Lookup<M>>;
   /** Stores `value` under `key`, replacing what was there (atomically, value and metadata). */
@@ -88,7 +124,9 @@ export interface CacheStore<M extends object = Record<string, unknown>> {
   /**
    * Like {@link CacheStore.set} for the lease's key, but resolves `false` without storing when any
    * of `tags` was invalidated after the lease was taken, or the lease is older than
-   * {@link LEASE_TTL_MS}.
+   * {@link LEASE_TTL_MS}. Storing, or refusing for an invalidation, also releases the lease's fill
+   * lock if it holds one (call {@link CacheStore.release} after it either way: it costs nothing
+   * then).
    */
   setLeased(
     lease: Lease,
@@ -97,6 +135,14 @@ export interface CacheStore<M extends object = Record<string, unknown>> {
     ttl?: number,
     tags?: readonly string[],
   ): Promise<boolean>;
+  /**
+   * Gives up the fill lock `lease` took (see {@link CacheStore.getOrLease}), if it still holds it,
+   * without storing: callers waiting for the key then compute it themselves at once instead of
+   * waiting for the lock to expire. Resolves at once when the lease holds no lock (or no longer:
+   * `setLeased` released it), even after `close()`. Optional: a store without it takes no fill
+   * locks.
+   */
+  release?(lease: Lease): Promise<void>;
   /** Releases connections and timers. Idempotent; every later call rejects. */
   close(): Promise<void>;
 }

@@ -11,6 +11,8 @@ import { redisName } from './encoding.js';
 //   tv:{s}<tag>         STRING the tag's current version in scope s: '<clock id>:<n>'
 //   ti:{s}<tag>         ZSET   '<b>:<key>' of the scope's entries carrying <tag>, scored by expiry
 //   clock:{s}           HASH   id (unique per incarnation), n: numbers the versions it creates
+//   lock:{b}<key>       STRING the fill lock of a key that missed: its holder's token, or '' (the
+//                              holder ended without a value); expires (stampede.ts)
 //   mark:<store id>     STRING with Sentinel only: the number of a store's latest write mark
 //
 // An entry is valid while every tag's version still reads what the entry recorded. An
@@ -45,6 +47,11 @@ export function metadataKey(key: string, bucket = bucketOf(key)): string {
 /** The metadata key of an entry as Redis receives it (without keyPrefix). */
 export function metadataName(key: string, bucket: number): string | Buffer {
   return redisName(`metadata:{${bucket}}`, key);
+}
+
+/** The fill lock of an entry as Redis receives it (without keyPrefix): in the entry's slot. */
+export function lockName(key: string, bucket: number): string | Buffer {
+  return redisName(`lock:{${bucket}}`, key);
 }
 
 /** The write mark of a store (without keyPrefix), see failover.ts. */

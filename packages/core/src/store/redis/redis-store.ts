@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { safeReporter, throttledConsoleReporter, type ErrorReporter } from '../../report.js';
-import { checkEntry, checkKey, checkTags } from '../arguments.js';
+import { checkEntry, checkKey, checkLookupOptions, checkTags } from '../arguments.js';
+import { PASSED_MS } from '../fill-locks.js';
 import {
   EntryTooLargeError,
   LEASE_TTL_MS,
@@ -18,6 +19,7 @@ import {
   BUCKET_SCOPES,
   bucketOf,
   clockKey,
+  lockName,
   metadataKey,
   metadataName,
   ONE_SCOPE,
@@ -39,7 +41,7 @@ import { RedisLease } from './lease.js';
 import { parseGetReply, toClock } from './reply.js';
 import { CircuitBreaker } from './breaker.js';
 import { preloadScripts } from './preload.js';
-import { DELETE, GET, LARGE_VALUE, LEASE, SET, runScript } from './scripts.js';
+import { DELETE, GET, LARGE_VALUE, LEASE, RELEASE, SET, runScript } from './scripts.js';
 import { createTracking, type Tracking } from './tracking.js';
 import { FailoverGuard } from './failover.js';
 import { isSentinel, keepConnected } from './sentinel.js';
@@ -83,6 +85,9 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   readonly #breaker: CircuitBreaker;
   /** Ends the startup wait early (on close). */
   #endStartup: (() => void) | undefined;
+  /** Fill lock tokens: unique to this store, then numbered. */
+  readonly #lockId = randomUUID();
+  #locks = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -157,8 +162,9 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     tags: readonly string[] = [],
     options?: ReadOptions<M>,
   ): Promise<Lookup<M>> {
+    const lockMs = checkLookupOptions(options);
     checkTags(tags);
-    return this.#read(key, tags, options?.valueNeeded);
+    return this.#read(key, tags, options?.valueNeeded, false, lockMs);
   }
 
   async set(
@@ -248,14 +254,24 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     tags: readonly string[] = [],
   ): Promise<boolean> {
     this.#assertOpen();
-    if (!(lease instanceof RedisLease) || lease.store !== this) {
-      throw new TypeError('lease was not issued by this store');
-    }
-    if (performance.now() - lease.takenAt > LEASE_TTL_MS || lease.epoch !== this.#epoch) {
+    const issued = this.#issued(lease);
+    if (performance.now() - issued.takenAt > LEASE_TTL_MS || issued.epoch !== this.#epoch) {
       checkEntry(value, metadata, ttl, tags);
       return false;
     }
-    return this.#write(lease.key, value, metadata, ttl, tags, lease);
+    return this.#write(issued.key, value, metadata, ttl, tags, issued);
+  }
+
+  async release(lease: Lease): Promise<void> {
+    const issued = this.#issued(lease);
+    const token = issued.lock;
+    if (token === undefined) return; // nothing held: nothing to do, even once closed
+    this.#assertOpen();
+    issued.lock = undefined;
+    await this.#connected();
+    await this.#breaker.run(() =>
+      runScript(this.#client, RELEASE, [lockName(issued.key, issued.bucket)], [token, PASSED_MS]),
+    );
   }
 
   /** Quits the connections the store opened; a `client` you passed stays open. Idempotent. */
@@ -279,6 +295,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     leaseTags: readonly string[] | undefined,
     valueNeeded: ReadOptions<M>['valueNeeded'],
     again = false,
+    lockMs?: number,
   ): Promise<Lookup<M>> {
     this.#assertOpen();
     checkKey(key);
@@ -297,7 +314,9 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     const scope = this.#scopes.of(bucket);
     const keys = [metadataName(key, bucket)];
     const unread = valueNeeded ? 'm' : '';
+    const token = leaseTags && lockMs !== undefined ? `${this.#lockId}:${++this.#locks}` : '';
     const args = [this.#prefix, bucket, scope, encodeString(key), VERSION_TTL_MS, unread];
+    args.push(token ? (lockMs ?? 0) : 0, token);
     if (leaseTags) for (const tag of leaseTags) args.push(encodeString(tag));
     const epoch = this.#epoch;
     const sentAt = performance.now();
@@ -324,7 +343,9 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
           leaseTags && found.clock
             ? new RedisLease(key, this, bucket, found.clock, sentAt, epoch)
             : undefined;
-        return { entry: undefined, lease };
+        if (!found.lock) return { entry: undefined, lease };
+        if (lease && found.lock.state === 'taken') lease.lock = token;
+        return { entry: undefined, lease, lock: found.lock };
       }
       const metadata = this.#parseMetadata(key, found.metadataJson);
       if (!metadata) return { entry: undefined, lease: undefined };
@@ -405,10 +426,12 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
             lease?.clock.id ?? '',
             lease?.clock.n ?? '0',
             VERSION_TTL_MS,
+            lease?.lock ?? '',
             ...[...new Set(tags)].map(encodeString),
           ],
         );
       });
+      if (lease) lease.lock = undefined; // the script released it
     } finally {
       // Our own write must be visible to our own next read: the tracking message for it comes
       // over another connection and may arrive later. (Also when the write failed: it may have
@@ -417,6 +440,13 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
       this.#failover?.wroteKey(key);
     }
     return stored === 1;
+  }
+
+  #issued(lease: Lease): RedisLease {
+    if (!(lease instanceof RedisLease) || lease.store !== this) {
+      throw new TypeError('lease was not issued by this store');
+    }
+    return lease;
   }
 
   /** Drops our local copy of `key`, and refuses fills by reads in flight for it. */

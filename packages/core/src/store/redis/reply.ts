@@ -1,3 +1,5 @@
+import type { LockState } from '../fill-locks.js';
+
 // Reading what the scripts reply (see scripts.ts), as Buffers so values stay byte-exact.
 
 /** The items of a list the scripts pack into one field: '<byte length>:<bytes>' per item. */
@@ -34,6 +36,8 @@ export type GetReply =
       broken: boolean;
       /** The scope's clock for a lease, unless none could be taken. */
       clock: Clock | undefined;
+      /** The fill lock, when one was asked for and could be read or taken. */
+      lock: LockState | undefined;
     };
 
 /** A scope's clock: its incarnation id and counter. */
@@ -43,7 +47,7 @@ export interface Clock {
 }
 
 type HitReply = [1 | 2, Buffer, Buffer, Buffer, number, Buffer];
-type MissReply = [0, 0 | 1, Buffer?, Buffer?];
+type MissReply = [0, 0 | 1, Buffer?, Buffer?, (0 | 1 | 2)?, Buffer?, number?];
 
 export function parseGetReply(reply: unknown): GetReply {
   const kind = (reply as HitReply | MissReply)[0];
@@ -59,8 +63,24 @@ export function parseGetReply(reply: unknown): GetReply {
       tags: splitPacked(tags),
     };
   }
-  const [, broken, id, n] = reply as MissReply;
-  return { hit: false, broken: broken === 1, clock: id && n ? toClock([id, n]) : undefined };
+  const [, broken, id, n, lock, holder, pttl] = reply as MissReply;
+  return {
+    hit: false,
+    broken: broken === 1,
+    clock: id && n ? toClock([id, n]) : undefined,
+    lock: lockState(lock, holder, pttl),
+  };
+}
+
+function lockState(
+  lock: 0 | 1 | 2 | undefined,
+  holder: Buffer | undefined,
+  pttl: number | undefined,
+): LockState | undefined {
+  if (lock === 1) return { state: 'taken' };
+  if (lock === 2) return { state: 'passed' };
+  if (lock === 0 && holder) return { state: 'busy', holder: String(holder), expiresIn: pttl ?? 0 };
+  return undefined;
 }
 
 /** A clock as the LEASE script (or a miss of GET) replies it. */

@@ -123,12 +123,15 @@ end
  * TRACKING keeps one key per entry (tag versions are followed by prefix, see tracker.ts). An entry
  * whose versions changed or whose value is gone is removed.
  * KEYS[1] metadata key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] scope, ARGV[4] key, ARGV[5]
- * version lifetime ms for a lease, ARGV[6] 'm' to leave the value unread, ARGV[7..] tags to
- * lease on a miss.
+ * version lifetime ms for a lease, ARGV[6] 'm' to leave the value unread, ARGV[7] fill lock ms
+ * ('0': no lock), ARGV[8] fill lock token, ARGV[9..] tags to lease on a miss.
  * Reply: {1, metadata, value, type, pttl, tags} on a hit; {2, metadata, value id, type, pttl,
  * tags} on a hit whose value is over {@link LARGE_VALUE} bytes or was left unread, which the
- * store then reads with a plain GET if it needs it; {0, broken (0|1), clock id, n} on a miss,
- * without the clock when no lease could be taken (Redis out of memory).
+ * store then reads with a plain GET if it needs it; {0, broken (0|1), clock id, n, lock} on a
+ * miss, without the clock when no lease could be taken (Redis out of memory), and without lock
+ * when none was asked for or it could not be taken. lock: 1 taken by this call; 2 passed (its
+ * last holder ended without a value); 0 busy, followed by the holder's token and the ms its lock
+ * has left.
  */
 /**
  * Values larger than this many bytes leave the get script as an id and are read with a plain GET:
@@ -173,9 +176,18 @@ elseif h[1] or h[2] or redis.call('EXISTS', KEYS[1]) == 1 then
   broken = 1
   remove(KEYS[1], values, ti, member)
 end
-local ok, c = pcall(lease, ckey, tv, 7, ARGV[5])
-if ok then return {0, broken, c[1], c[2]} end
-return {0, broken}
+local ok, c = pcall(lease, ckey, tv, 9, ARGV[5])
+if not ok then return {0, broken} end
+if ARGV[7] == '0' then return {0, broken, c[1], c[2]} end
+-- The fill lock (stampede protection), in the entry's slot; '' is a holder's passed marker.
+local lock = ARGV[1] .. 'lock:{' .. ARGV[2] .. '}' .. ARGV[4]
+local holder = redis.call('GET', lock)
+if holder == '' then return {0, broken, c[1], c[2], 2} end
+if holder then return {0, broken, c[1], c[2], 0, holder, redis.call('PTTL', lock)} end
+if pcall(redis.call, 'SET', lock, ARGV[8], 'PX', ARGV[7]) then
+  return {0, broken, c[1], c[2], 1}
+end
+return {0, broken, c[1], c[2]}
 `,
 );
 
@@ -198,16 +210,21 @@ return lease(KEYS[1], ARGV[1] .. 'tv:{' .. ARGV[2] .. '}', 4, ARGV[3])
  * ARGV[6] value, ARGV[7] type ('s' | 'b'; 'S' | 'B' when the store wrote a large value to its
  * key beforehand, with a plain SET, and ARGV[6] is empty), ARGV[8] metadata JSON, ARGV[9] ttl ms (0: none),
  * ARGV[10] lease clock id ('' without lease), ARGV[11] lease clock n, ARGV[12] lifetime ms of a
- * version created for a refused write, ARGV[13..] tags (no repeats).
+ * version created for a refused write, ARGV[13] the lease's fill lock token ('' for none), which
+ * is released whether the write is stored or refused, ARGV[14..] tags (no repeats).
  * Reply: 1 stored, 0 refused.
  */
 export const SET = script(
   'set',
   `
 local values, tv, ti, ckey = names(ARGV[1], ARGV[2], ARGV[3])
+if ARGV[13] ~= '' then
+  local lock = ARGV[1] .. 'lock:{' .. ARGV[2] .. '}' .. ARGV[4]
+  if redis.call('GET', lock) == ARGV[13] then redis.call('DEL', lock) end
+end
 local c = clock(ckey)
 local tags, versions, refused = {}, {}, false
-for i = 13, #ARGV do
+for i = 14, #ARGV do
   local tag = ARGV[i]
   local v = redis.call('GET', tv .. tag)
   local fresh = not v or clock_of(v) ~= c[1]
@@ -252,6 +269,20 @@ for _, tag in ipairs(tags) do
   expire_at(idx, last[2])
   expire_at(tv .. tag, score, true)
 end
+return 1
+`,
+);
+
+/**
+ * Ends a fill lock's hold without a value: if KEYS[1] (the lock) still holds the token ARGV[1],
+ * it becomes the passed marker for ARGV[2] ms (deleted when Redis is out of memory). Reply: 1
+ * released, 0 not held.
+ */
+export const RELEASE = script(
+  'release',
+  `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if not pcall(redis.call, 'SET', KEYS[1], '', 'PX', ARGV[2]) then redis.call('DEL', KEYS[1]) end
 return 1
 `,
 );
@@ -318,7 +349,15 @@ export const INVALIDATE_NODE = script(
 );
 
 /** Every script, for loading them into a server's script cache ahead of use (preload.ts). */
-export const SCRIPTS: readonly Script[] = [GET, LEASE, SET, DELETE, INVALIDATE, INVALIDATE_NODE];
+export const SCRIPTS: readonly Script[] = [
+  GET,
+  LEASE,
+  SET,
+  RELEASE,
+  DELETE,
+  INVALIDATE,
+  INVALIDATE_NODE,
+];
 
 type Connection = Redis | Cluster;
 type ScriptCommand = (script: string, numKeys: number, ...rest: Arg[]) => Promise<unknown>;
