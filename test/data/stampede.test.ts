@@ -60,6 +60,29 @@ describe.each(STORES)('wrap across 4 instances on %s', (kind) => {
     expect(errors).toEqual([]);
   });
 
+  test('a stale value within staleWhileRevalidate is refreshed once across instances', async () => {
+    const caches = instances();
+    let runs = 0;
+    const fetch = async (): Promise<string> => {
+      runs++;
+      await sleep(FETCH_MS);
+      return `v${runs}`;
+    };
+    const options = { ttl: 1, staleWhileRevalidate: 10 };
+    expect(await caches[0]!.wrap('stale', fetch, options)).toBe('v1');
+    await sleep(1100);
+    const stale = await Promise.all(
+      Array.from({ length: INSTANCES * 10 }, (_, i) =>
+        caches[i % INSTANCES]!.wrap('stale', fetch, options),
+      ),
+    );
+    expect(stale).toEqual(Array(INSTANCES * 10).fill('v1'));
+    await sleep(FETCH_MS + 100);
+    expect(await caches[3]!.wrap('stale', fetch, options)).toBe('v2');
+    expect(runs).toBe(2);
+    expect(errors).toEqual([]);
+  });
+
   test('without stampede protection each instance runs fetch', async () => {
     const caches = instances({ stampede: false });
     let runs = 0;

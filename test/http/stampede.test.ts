@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../harness';
 import {
   ADAPTERS,
   forbidUnhandledRejections,
@@ -118,3 +119,49 @@ describe('the stampede option', () => {
     expect(make).toThrow(message);
   });
 });
+
+// A stale entry's background refresh (staleWhileRevalidate) takes the fill lock too: one instance
+// refreshes it, the others answer stale meanwhile. Framework-neutral (the copies of requests are
+// tested per adapter in stale.test.ts): one major of each framework keeps CI time.
+describe.each(ADAPTERS.filter(([name]) => name === 'express5' || name === 'koa3'))(
+  '%s',
+  (_name, kit) => {
+    test('4 instances × 10 concurrent requests for one stale URL: one refresh runs', async () => {
+      let version = 1;
+      let runs = 0;
+      const apps = await Promise.all(
+        Array.from({ length: INSTANCES }, () =>
+          env.build(kit, {
+            cache: { store: env.store('redis', { tracking: false }), ttl: 1 },
+            routes: [
+              {
+                path: '/stale',
+                cache: { staleWhileRevalidate: 10, name: 'stale' },
+                handler: async () => {
+                  runs++;
+                  await sleep(100);
+                  return { text: `v${version}` };
+                },
+              },
+            ],
+          }),
+        ),
+      );
+      expect((await get(apps[0]!, '/stale', HOST)).text).toBe('v1');
+      await waitFor(() => apps[0]!.cache.stats().stores === 1, 1000, 'stored');
+      await sleep(1100);
+      version = 2;
+      const answers = await Promise.all(
+        Array.from({ length: INSTANCES * 10 }, (_, i) => get(apps[i % INSTANCES]!, '/stale', HOST)),
+      );
+      expect(answers.map((answer) => answer.text)).toEqual(answers.map(() => 'v1'));
+      await waitFor(
+        async () => (await get(apps[3]!, '/stale', HOST)).text === 'v2',
+        2000,
+        'refreshed',
+      );
+      expect(runs).toBe(2);
+      for (const app of apps) expect((await get(app, '/stale', HOST)).text).toBe('v2');
+    });
+  },
+);

@@ -261,6 +261,19 @@ describe.each(factories)('$name contract', ({ make, flush }) => {
     expect((await store.getOrLease('k', ['t'], { lock: 1000 })).lock).toEqual({ state: 'taken' });
   });
 
+  test('lease with lock takes the fill lock over a stored entry (a refresh)', async () => {
+    await store.set('k', 'old', {}, 60, ['t']);
+    expect((await store.lease('k', ['t'])).fillLock).toBeUndefined();
+    const first = await store.lease('k', ['t'], { lock: 1000 });
+    expect(first.fillLock).toEqual({ state: 'taken' });
+    const second = await store.lease('k', ['t'], { lock: 1000 });
+    expect(second.fillLock).toMatchObject({ state: 'busy' });
+    // The refresh stores: the lock goes with it.
+    expect(await store.setLeased(first, 'new', {}, 60, ['t'])).toBe(true);
+    expect((await store.lease('k', ['t'], { lock: 1000 })).fillLock).toEqual({ state: 'taken' });
+    await expect(store.lease('k', [], { lock: 0 })).rejects.toThrow(TypeError);
+  });
+
   test('a refused setLeased releases the fill lock too', async () => {
     const first = await store.getOrLease('k', ['t'], { lock: 1000 });
     await store.invalidateTags(['t']);

@@ -70,6 +70,8 @@ export class DataCache {
   readonly #codec: Codec;
   readonly #report: ErrorReporter;
   readonly #flights = new Flights<Fetched>();
+  /** Keys a background refresh is taking a lease for (before its flight starts). */
+  readonly #refreshing = new Set<string>();
   readonly #fills: Stampede;
   /** The stampede wait in ms (`false`: off) when `wrap` does not set one. */
   readonly #wait: number | false;
@@ -129,8 +131,8 @@ export class DataCache {
       if (age < metadata.ttl) return value as T;
       if (age < metadata.ttl + metadata.swr) {
         // Answered at once; one refresh in the background, shared with anyone else asking.
-        if (!this.#flights.join(storeKey)) {
-          this.#track(this.#lead(storeKey, tags, fetch, options, codec, undefined, value));
+        if (!this.#flights.join(storeKey) && !this.#refreshing.has(storeKey)) {
+          this.#track(this.#refresh(storeKey, tags, fetch, options, codec, wait, value));
         }
         return value as T;
       }
@@ -176,6 +178,32 @@ export class DataCache {
   }
 
   /** Runs `fetch` as the flight's leader and stores what it returns. */
+  /**
+   * Refreshes a stale value in the background, once across instances: the lease takes the key's
+   * fill lock, and an instance that finds it held leaves the refresh to its holder.
+   */
+  async #refresh<T>(
+    storeKey: string,
+    tags: string[],
+    fetch: (context: FetchContext) => T | Promise<T>,
+    options: WrapOptions,
+    codec: Codec,
+    wait: number | false,
+    stale: unknown,
+  ): Promise<void> {
+    this.#refreshing.add(storeKey);
+    let lease: Lease | undefined;
+    try {
+      const lock = wait === false ? undefined : { lock: wait };
+      lease = await this.#safely(() => this.#store.lease(storeKey, tags, lock));
+      if (lease?.fillLock?.state === 'busy') return;
+      await this.#lead(storeKey, tags, fetch, options, codec, lease, stale);
+    } finally {
+      this.#refreshing.delete(storeKey);
+      this.#track(this.#fills.release(lease));
+    }
+  }
+
   async #lead<T>(
     storeKey: string,
     tags: string[],

@@ -145,7 +145,8 @@ export class Lookup<C> {
       status.fwd = 'stale';
     }
 
-    return this.#miss({ route, request, keys, key, vary, read, stale, expired, copy, status });
+    const missing = { route, request, keys, key, vary, read, found, stale, expired, copy, status };
+    return this.#miss(missing);
   }
 
   /**
@@ -153,7 +154,7 @@ export class Lookup<C> {
    * already, or for a background refresh when `timeout` allows a stale answer, or run it.
    */
   async #miss(missing: Missing<C>): Promise<Decision> {
-    const { route, request, keys, key, vary, read, stale, expired, copy, status } = missing;
+    const { route, request, keys, key, vary, read, found, stale, expired, copy, status } = missing;
     const { answers, flights } = this.#parts;
     const head = request.method === 'HEAD';
     let flight = flights.join(key);
@@ -174,6 +175,10 @@ export class Lookup<C> {
         }
         shared = waited;
       } else shared = await flight;
+      // Nothing came of the refresh (or another instance's is running): the stale copy will do.
+      if (!shared && bound) {
+        return answers.hit(bound.stale, request, decided(status, 'stale', key, 'stale-if-error'));
+      }
       if (
         shared &&
         (shared.vary.length === 0 ||
@@ -188,17 +193,26 @@ export class Lookup<C> {
     // A HEAD response has no body to store: it never creates an entry.
     if (head) return answers.miss(request, stale, undefined, decided(status, 'miss', key, 'head'));
 
-    // Settling also releases the fill lock the read took (a store released it already).
-    const settle = this.#parts.stampede.settling(flights.lead(key), read.lease, this.#parts.track);
+    const lead = flights.lead(key);
     if (copy) this.#refreshes.led(key, flights.join(key) ?? Promise.resolve(undefined));
     let lease = read.lease;
     if (!lease && read.present) {
-      // The read found an entry (expired, or unreadable): it took no lease, so take one now.
+      // The read found an entry (expired, or unreadable): it took no lease, so take one now. A
+      // background refresh also takes the fill lock: one instance refreshes a key at a time.
+      const lock = copy && route.stampede !== false ? { lock: route.stampede } : undefined;
       try {
-        lease = await this.#parts.store.lease(key, keys.tags);
+        lease = await this.#parts.store.lease(key, keys.tags, lock);
       } catch (err) {
         this.#parts.report(err);
       }
+    }
+    // Settling also releases the fill lock the lease holds (a store released it already).
+    const settle = this.#parts.stampede.settling(lead, lease, this.#parts.track);
+    if (copy && found && lease?.fillLock?.state === 'busy') {
+      // Another instance refreshes it: this copy has nothing to do (its answer is never sent).
+      this.#refreshes.elsewhere(key, lease.fillLock.expiresIn);
+      settle(undefined);
+      return answers.hit(found, request, decided(status, 'stale', key, 'refreshing'));
     }
     // RFC 9111 4.3.1: an expired entry is validated with the origin's validators, so that a 304
     // can refresh it instead of the whole response being sent again.
@@ -272,6 +286,8 @@ interface Missing<C> {
   key: string;
   vary: readonly string[] | undefined;
   read: Read;
+  /** The expired entry the read found, if any. */
+  found: Found | undefined;
   /** A stale copy that may answer instead (`staleIfError`, `timeout`). */
   stale: Found | undefined;
   /** An expired entry to revalidate (`freshness: 'headers'`). */

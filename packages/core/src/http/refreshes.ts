@@ -47,6 +47,19 @@ export class Refreshes {
     return { result };
   }
 
+  /**
+   * Another instance is refreshing `key` (its fill lock is held for `ms` more): requests of this
+   * process answer stale without sending another copy until then.
+   */
+  elsewhere(key: string, ms: number): void {
+    const running: Running = { result: Promise.resolve(undefined), settle: () => undefined };
+    this.#running.get(key)?.settle(undefined);
+    this.#running.set(key, running);
+    setTimeout(() => {
+      if (this.#running.get(key) === running) this.#running.delete(key);
+    }, ms).unref();
+  }
+
   /** The copy refreshing `key` leads the miss: its flight settles the refresh. */
   led(key: string, flight: Promise<Shared | undefined>): void {
     this.#running.get(key)?.settle(flight);

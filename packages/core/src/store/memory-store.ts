@@ -35,6 +35,7 @@ interface Stored<M extends object> {
 class MemoryLease implements Lease {
   /** The token of the fill lock this lease holds, until stored or released. */
   lock: string | undefined;
+  fillLock: Lookup['lock'];
 
   constructor(
     readonly key: string,
@@ -99,11 +100,8 @@ export class MemoryCacheStore<M extends object = Record<string, unknown>> implem
     const lockMs = checkLookupOptions(options);
     const entry = await this.get(key);
     if (entry) return { entry, lease: undefined };
-    const lease = (await this.lease(key, tags)) as MemoryLease;
-    if (lockMs === undefined) return { entry, lease };
-    const { state, token } = this.#locks.take(key, lockMs);
-    lease.lock = token;
-    return { entry, lease, lock: state };
+    const lease = (await this.lease(key, tags, { lock: lockMs })) as MemoryLease;
+    return lease.fillLock ? { entry, lease, lock: lease.fillLock } : { entry, lease };
   }
 
   async set(
@@ -146,11 +144,21 @@ export class MemoryCacheStore<M extends object = Record<string, unknown>> implem
   }
 
   /** `tags` need not be named: this store remembers every invalidation for the lease's lifetime. */
-  async lease(key: string, tags: readonly string[] = []): Promise<Lease> {
+  async lease(
+    key: string,
+    tags: readonly string[] = [],
+    options?: { lock?: number },
+  ): Promise<Lease> {
     this.#assertOpen();
     checkKey(key);
     checkTags(tags);
-    return new MemoryLease(key, this, this.#clock, performance.now());
+    const lockMs = checkLookupOptions(options);
+    const lease = new MemoryLease(key, this, this.#clock, performance.now());
+    if (lockMs === undefined) return lease;
+    const { state, token } = this.#locks.take(key, lockMs);
+    lease.lock = token;
+    lease.fillLock = state;
+    return lease;
   }
 
   async setLeased(

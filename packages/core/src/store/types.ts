@@ -41,6 +41,11 @@ export interface ReadOptions<M extends object = Record<string, unknown>> {
 export interface Lease {
   /** The key the lease was taken for. */
   readonly key: string;
+  /**
+   * The key's fill lock as {@link CacheStore.lease} found it, when asked to take it: another
+   * caller holding it is computing the key already (a background refresh need not).
+   */
+  readonly fillLock?: Lookup['lock'];
 }
 
 /** What {@link CacheStore.getOrLease} found. */
@@ -94,11 +99,7 @@ export interface CacheStore<M extends object = Record<string, unknown>> {
    * Reads `key` as {@link CacheStore.get} does and, on a miss, takes a lease on it as
    * {@link CacheStore.lease} does (the Redis store in the same round trip). Never rejects for
    * backend trouble: it misses without a lease.
-   *
-   * With `options.lock` (milliseconds), a miss also takes the key's fill lock, in the same round
-   * trip, unless another caller holds it: see {@link Lookup.lock}. The lock expires after `lock`
-   * ms if its holder never stores nor releases it (a crash). Stores that implement
-   * {@link CacheStore.release} honour it; others ignore it.
+   * `options` may ask for the metadata alone and for the key's fill lock ({@link ReadOptions}).
    */
   getOrLease(key: string, tags?: readonly string[], options?: ReadOptions<M>): Promise<Lookup<M>>;
   /** Stores `value` under `key`, replacing what was there (atomically, value and metadata). */
@@ -118,9 +119,11 @@ export interface CacheStore<M extends object = Record<string, unknown>> {
    * as far as they are known now: a tag named here is followed exactly, while the Redis store
    * refuses a {@link CacheStore.setLeased} whose tag it did not know when the lease was taken
    * (the first use of a tag, once per tag and scope), since it cannot tell whether an
-   * invalidation passed it meanwhile.
+   * invalidation passed it meanwhile. With `options.lock` (ms), it also takes the key's fill lock
+   * unless another caller holds it, whether or not an entry is stored (a refresh of an expired
+   * one): see {@link Lease.fillLock}. Stores without {@link CacheStore.release} ignore it.
    */
-  lease(key: string, tags?: readonly string[]): Promise<Lease>;
+  lease(key: string, tags?: readonly string[], options?: { lock?: number }): Promise<Lease>;
   /**
    * Like {@link CacheStore.set} for the lease's key, but resolves `false` without storing when any
    * of `tags` was invalidated after the lease was taken, or the lease is older than

@@ -38,7 +38,7 @@ import {
   type RedisCacheStoreOptions,
 } from './options.js';
 import { RedisLease } from './lease.js';
-import { parseGetReply, toClock } from './reply.js';
+import { parseGetReply, parseLeaseReply } from './reply.js';
 import { CircuitBreaker } from './breaker.js';
 import { preloadScripts } from './preload.js';
 import { DELETE, GET, LARGE_VALUE, LEASE, RELEASE, SET, runScript } from './scripts.js';
@@ -226,24 +226,30 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     return removed.length;
   }
 
-  async lease(key: string, tags: readonly string[] = []): Promise<Lease> {
+  async lease(
+    key: string,
+    tags: readonly string[] = [],
+    options?: { lock?: number },
+  ): Promise<Lease> {
     this.#assertOpen();
     checkKey(key);
     checkTags(tags);
+    const lockMs = checkLookupOptions(options) ?? 0;
     await this.#connected();
     const epoch = this.#epoch;
     const takenAt = performance.now();
     const bucket = bucketOf(key);
     const scope = this.#scopes.of(bucket);
-    const clock = await this.#breaker.run(() =>
-      runScript(
-        this.#client,
-        LEASE,
-        [clockKey(scope)],
-        [this.#prefix, scope, VERSION_TTL_MS, ...tags.map(encodeString)],
-      ),
+    const token = lockMs > 0 ? `${this.#lockId}:${++this.#locks}` : '';
+    const args = [this.#prefix, scope, VERSION_TTL_MS, lockMs, token, bucket, encodeString(key)];
+    const reply = await this.#breaker.run(() =>
+      runScript(this.#client, LEASE, [clockKey(scope)], [...args, ...tags.map(encodeString)]),
     );
-    return new RedisLease(key, this, bucket, toClock(clock), takenAt, epoch);
+    const { clock, lock } = parseLeaseReply(reply);
+    const lease = new RedisLease(key, this, bucket, clock, takenAt, epoch);
+    if (lock?.state === 'taken') lease.lock = token;
+    lease.fillLock = lock;
+    return lease;
   }
 
   async setLeased(
@@ -345,6 +351,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
             : undefined;
         if (!found.lock) return { entry: undefined, lease };
         if (lease && found.lock.state === 'taken') lease.lock = token;
+        if (lease) lease.fillLock = found.lock;
         return { entry: undefined, lease, lock: found.lock };
       }
       const metadata = this.#parseMetadata(key, found.metadataJson);

@@ -72,9 +72,15 @@ export function parseGetReply(reply: unknown): GetReply {
   };
 }
 
+/** What the LEASE script replied: the scope's clock, and the fill lock when one was asked for. */
+export function parseLeaseReply(reply: unknown): { clock: Clock; lock: LockState | undefined } {
+  const [id, n, lock, holder, pttl] = reply as [string, string, (0 | 1 | 2)?, string?, number?];
+  return { clock: toClock([id, n]), lock: lockState(lock, holder, pttl) };
+}
+
 function lockState(
   lock: 0 | 1 | 2 | undefined,
-  holder: Buffer | undefined,
+  holder: Buffer | string | undefined,
   pttl: number | undefined,
 ): LockState | undefined {
   if (lock === 1) return { state: 'taken' };

@@ -109,6 +109,17 @@ local function lease(ckey, tv, first, ttl)
   return redis.call('HMGET', ckey, 'id', 'n')
 end
 
+-- Takes the key's fill lock (stampede protection) for ms unless it is held; '' is a holder's
+-- passed marker. Reply items: 1 taken; 2 passed; 0, holder's token, ms left: busy; none if the
+-- lock could not be written (Redis out of memory).
+local function take_lock(lock, token, ms)
+  local holder = redis.call('GET', lock)
+  if holder == '' then return {2} end
+  if holder then return {0, holder, redis.call('PTTL', lock)} end
+  if pcall(redis.call, 'SET', lock, token, 'PX', ms) then return {1} end
+  return {}
+end
+
 -- Makes key expire at score (ms, or 'inf': never); with 'GT', only ever later.
 local function expire_at(key, score, gt)
   if score == 'inf' then redis.call('PERSIST', key)
@@ -178,27 +189,32 @@ elseif h[1] or h[2] or redis.call('EXISTS', KEYS[1]) == 1 then
 end
 local ok, c = pcall(lease, ckey, tv, 9, ARGV[5])
 if not ok then return {0, broken} end
-if ARGV[7] == '0' then return {0, broken, c[1], c[2]} end
--- The fill lock (stampede protection), in the entry's slot; '' is a holder's passed marker.
-local lock = ARGV[1] .. 'lock:{' .. ARGV[2] .. '}' .. ARGV[4]
-local holder = redis.call('GET', lock)
-if holder == '' then return {0, broken, c[1], c[2], 2} end
-if holder then return {0, broken, c[1], c[2], 0, holder, redis.call('PTTL', lock)} end
-if pcall(redis.call, 'SET', lock, ARGV[8], 'PX', ARGV[7]) then
-  return {0, broken, c[1], c[2], 1}
+local reply = {0, broken, c[1], c[2]}
+if ARGV[7] == '0' then return reply end
+-- The fill lock, in the entry's slot.
+for _, item in ipairs(take_lock(ARGV[1] .. 'lock:{' .. ARGV[2] .. '}' .. ARGV[4], ARGV[8], ARGV[7])) do
+  reply[#reply + 1] = item
 end
-return {0, broken, c[1], c[2]}
+return reply
 `,
 );
 
 /**
- * Takes a lease without reading. KEYS[1] clock key. ARGV[1] prefix, ARGV[2] scope, ARGV[3]
- * version lifetime ms, ARGV[4..] tags. Reply: {clock id, n}.
+ * Takes a lease without reading, and with ARGV[4] > 0 the key's fill lock (in the entry's slot:
+ * the scope is the bucket wherever slots matter). KEYS[1] clock key. ARGV[1] prefix, ARGV[2]
+ * scope, ARGV[3] version lifetime ms, ARGV[4] fill lock ms ('0': no lock), ARGV[5] fill lock
+ * token, ARGV[6] bucket, ARGV[7] key, ARGV[8..] tags. Reply: {clock id, n, lock...} (lock as
+ * {@link GET}'s miss has it).
  */
 export const LEASE = script(
   'lease',
   `
-return lease(KEYS[1], ARGV[1] .. 'tv:{' .. ARGV[2] .. '}', 4, ARGV[3])
+local reply = lease(KEYS[1], ARGV[1] .. 'tv:{' .. ARGV[2] .. '}', 8, ARGV[3])
+if ARGV[4] == '0' then return reply end
+for _, item in ipairs(take_lock(ARGV[1] .. 'lock:{' .. ARGV[6] .. '}' .. ARGV[7], ARGV[5], ARGV[4])) do
+  reply[#reply + 1] = item
+end
+return reply
 `,
 );
 
