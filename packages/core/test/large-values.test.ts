@@ -34,7 +34,7 @@ test.each([
 ])('a %s value round-trips byte for byte (%s)', async (_size, _how, size, sent) => {
   const value = randomBytes(size);
   await store.set('k', value, { n: 1 }, 60, ['t']);
-  await store.get('k'); // the script is loaded
+  await store.get('absent'); // the script is loaded
   const monitor = await redis.monitor();
   const entry = await store.get('k');
   const commands = (await monitor.commands()).map(([name]) => [name]);
@@ -53,7 +53,7 @@ test.each([
 ])('a %s value left unread by valueNeeded, or read by a plain GET', async (_size, size) => {
   const value = randomBytes(size);
   await store.set('k', value, { etag: 'a' }, 60, ['t']);
-  await store.get('k'); // the script is loaded
+  await store.get('absent'); // the script is loaded
   const seen: unknown[] = [];
   const everything = await redis.monitor({ scripts: true });
   const unread = await store.getOrLease('k', ['t'], {
@@ -77,6 +77,30 @@ test.each([
   expect(Buffer.compare(whole.entry!.value as Buffer, value)).toBe(0);
   expect(whole.entry!.withoutValue).toBeUndefined();
   expect(sent).toEqual(['evalsha', 'get']);
+  expect(errors).toEqual([]);
+});
+
+// Value ids are never reused: an entry read whole once is read again by its id, and only while
+// it is still the one stored does its value stay in Redis.
+test.each([
+  ['2 KB', 2048],
+  ['200 KB', 200 * 1024],
+])('a %s entry read before comes back without its value, until replaced', async (_size, size) => {
+  const value = randomBytes(size);
+  await store.set('k', value, { v: 1 }, 60, ['t']);
+  const first = await store.get('k');
+  const everything = await redis.monitor({ scripts: true });
+  const again = await store.get('k');
+  const read = (await everything.commands()).filter((args) =>
+    args.some((a) => a.includes('values:')),
+  );
+  await everything.stop();
+  expect(read).toEqual([]);
+  expect(again).toBe(first);
+  await store.set('k', 'new', { v: 2 }, 60, ['t']);
+  expect(await store.get('k')).toEqual({ value: 'new', metadata: { v: 2 } });
+  await store.invalidateTags(['t']);
+  expect(await store.get('k')).toBeUndefined();
   expect(errors).toEqual([]);
 });
 

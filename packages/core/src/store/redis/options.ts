@@ -92,10 +92,15 @@ export interface RedisCacheStoreOptions {
    * @default true
    */
   tracking?: boolean;
-  /** Most entries in the local tier. @default 10_000 */
+  /**
+   * Most entries in the local tier; also in the entries kept to read an unchanged entry again
+   * without its value (with tracking off too).
+   * @default 10_000
+   */
   maxCount?: number;
   /**
-   * Most bytes (values plus metadata JSON) in the local tier.
+   * Most bytes (values plus metadata JSON) in the local tier; also in the entries kept to read an
+   * unchanged entry again without its value (with tracking off too).
    * @default `64 * 1024 * 1024` (64 MiB)
    */
   maxSize?: number;

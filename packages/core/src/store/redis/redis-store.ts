@@ -27,7 +27,8 @@ import {
   type Scopes,
   valueName,
 } from './layout.js';
-import { LocalTier, versionId } from './local-tier.js';
+import { KnownValues, type Known } from './known-values.js';
+import { LocalTier, versionId, type Ticket } from './local-tier.js';
 import { applyMessage, forgetTags } from './local-messages.js';
 import { connect, quit, waitForReady } from './connection.js';
 import {
@@ -75,6 +76,7 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   readonly #maxEntrySize: number;
   readonly #report: ErrorReporter;
   readonly #local: LocalTier<M> | undefined;
+  readonly #known: KnownValues<M>;
   readonly #tracking: Tracking | undefined;
   /** With Sentinel: keeps the store correct across a change of master. */
   readonly #failover: FailoverGuard | undefined;
@@ -116,11 +118,10 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
         this.#endStartup = undefined;
       });
     }
-    const local =
-      (options.tracking ?? true)
-        ? new LocalTier<M>(options.maxCount ?? 10_000, options.maxSize ?? 64 * 1024 * 1024)
-        : undefined;
+    const { maxCount = 10_000, maxSize = 64 * 1024 * 1024 } = options;
+    const local = (options.tracking ?? true) ? new LocalTier<M>(maxCount, maxSize) : undefined;
     this.#local = local;
+    this.#known = new KnownValues<M>(maxCount, maxSize);
     const sentinel = isSentinel(this.#client) ? this.#client : undefined;
     const failover =
       sentinel &&
@@ -321,8 +322,10 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     const keys = [metadataName(key, bucket)];
     const unread = valueNeeded ? 'm' : '';
     const token = leaseTags && lockMs !== undefined ? `${this.#lockId}:${++this.#locks}` : '';
+    // An entry read whole before: if it is still the one stored, its value need not come again.
+    const known = this.#known.get(localKey);
     const args = [this.#prefix, bucket, scope, encodeString(key), VERSION_TTL_MS, unread];
-    args.push(token ? (lockMs ?? 0) : 0, token);
+    args.push(token ? (lockMs ?? 0) : 0, token, known?.id ?? '');
     if (leaseTags) for (const tag of leaseTags) args.push(encodeString(tag));
     const epoch = this.#epoch;
     const sentAt = performance.now();
@@ -341,6 +344,11 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
       }
       this.#breaker.record();
       const found = parseGetReply(reply);
+      if (found.hit === 'known' && known) {
+        if (ticket && tracked) this.#fillLocal(ticket, known, found.pttl, scope);
+        return { entry: known.entry, lease: undefined };
+      }
+      if (found.hit === 'known') return { entry: undefined, lease: undefined };
       if (!found.hit) {
         if (found.broken) {
           this.#report(new Error(`removed a broken cache entry (value or field missing): ${key}`));
@@ -371,11 +379,10 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
         return this.#read(key, leaseTags, undefined, true);
       }
       const entry = { value: found.type === 'b' ? value : value.toString(), metadata };
-      if (ticket && tracked) {
-        const size = value.length + found.metadataJson.length;
-        const versions = found.tags.map((tag) => versionId(scope, decodeName(tag)));
-        local?.fill(ticket, entry, size, found.pttl, versions);
-      }
+      const size = value.length + found.metadataJson.length;
+      const read = { id: String(found.valueId), entry, tags: found.tags, size };
+      if (found.valueId) this.#known.remember(localKey, read);
+      if (ticket && tracked) this.#fillLocal(ticket, read, found.pttl, scope);
       return { entry, lease: undefined };
     } catch (err) {
       this.#breaker.record(err);
@@ -454,6 +461,12 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
       throw new TypeError('lease was not issued by this store');
     }
     return lease;
+  }
+
+  /** Keeps an entry just read (through a tracked connection) in the local tier. */
+  #fillLocal(ticket: Ticket, read: Known<M>, pttl: number, scope: number): void {
+    const versions = read.tags.map((tag) => versionId(scope, decodeName(tag)));
+    this.#local?.fill(ticket, read.entry, read.size, pttl, versions);
   }
 
   /** Drops our local copy of `key`, and refuses fills by reads in flight for it. */

@@ -20,8 +20,9 @@ export type GetReply =
   | {
       hit: true;
       metadataJson: Buffer;
-      /** The value, or for a large one `undefined` and its id in `valueId`. */
+      /** The value, or for a large (or unread) one `undefined`. */
       value: Buffer | undefined;
+      /** The value's id (it names one value and metadata for good). */
       valueId: Buffer | undefined;
       /** 'b' for a Buffer, 's' for a string. */
       type: string;
@@ -29,6 +30,11 @@ export type GetReply =
       pttl: number;
       /** The entry's tags, as stored (encoded). */
       tags: Buffer[];
+    }
+  | {
+      /** The entry whose value id the caller sent: it has it already. */
+      hit: 'known';
+      pttl: number;
     }
   | {
       hit: false;
@@ -46,18 +52,20 @@ export interface Clock {
   n: string;
 }
 
-type HitReply = [1 | 2, Buffer, Buffer, Buffer, number, Buffer];
+type HitReply = [1 | 2, Buffer, Buffer, Buffer, number, Buffer, Buffer?];
+type KnownReply = [3, number];
 type MissReply = [0, 0 | 1, Buffer?, Buffer?, (0 | 1 | 2)?, Buffer?, number?];
 
 export function parseGetReply(reply: unknown): GetReply {
-  const kind = (reply as HitReply | MissReply)[0];
+  const kind = (reply as HitReply | MissReply | KnownReply)[0];
+  if (kind === 3) return { hit: 'known', pttl: (reply as KnownReply)[1] };
   if (kind !== 0) {
-    const [, metadataJson, value, type, pttl, tags] = reply as HitReply;
+    const [, metadataJson, value, type, pttl, tags, id] = reply as HitReply;
     return {
       hit: true,
       metadataJson,
       value: kind === 1 ? value : undefined,
-      valueId: kind === 2 ? value : undefined,
+      valueId: kind === 2 ? value : id,
       type: type.toString(),
       pttl,
       tags: splitPacked(tags),

@@ -135,10 +135,12 @@ end
  * whose versions changed or whose value is gone is removed.
  * KEYS[1] metadata key. ARGV[1] prefix, ARGV[2] bucket, ARGV[3] scope, ARGV[4] key, ARGV[5]
  * version lifetime ms for a lease, ARGV[6] 'm' to leave the value unread, ARGV[7] fill lock ms
- * ('0': no lock), ARGV[8] fill lock token, ARGV[9..] tags to lease on a miss.
- * Reply: {1, metadata, value, type, pttl, tags} on a hit; {2, metadata, value id, type, pttl,
- * tags} on a hit whose value is over {@link LARGE_VALUE} bytes or was left unread, which the
- * store then reads with a plain GET if it needs it; {0, broken (0|1), clock id, n, lock} on a
+ * ('0': no lock), ARGV[8] fill lock token, ARGV[9] the value id the caller has the entry of ('':
+ * none), ARGV[10..] tags to lease on a miss.
+ * Reply: {3, pttl} on a hit of the entry whose id the caller has; {1, metadata, value, type, pttl,
+ * tags, value id} on a hit; {2, metadata, value id, type, pttl, tags} on a hit whose value is over
+ * {@link LARGE_VALUE} bytes or was left unread, which the store then reads with a plain GET if it
+ * needs it; {0, broken (0|1), clock id, n, lock} on a
  * miss, without the clock when no lease could be taken (Redis out of memory), and without lock
  * when none was asked for or it could not be taken. lock: 1 taken by this call; 2 passed (its
  * last holder ended without a value); 0 busy, followed by the holder's token and the ms its lock
@@ -167,6 +169,8 @@ if h[1] and h[2] then
       if redis.call('GET', tv .. tag) ~= versions[i] then valid = false break end
     end
   end
+  -- The caller has this entry already (ids are never reused): nothing needs to leave.
+  if valid and ARGV[9] ~= '' and h[2] == ARGV[9] then return {3, redis.call('PTTL', KEYS[1])} end
   -- The caller may answer from the metadata alone (a 304): the value stays where it is.
   if valid and ARGV[6] == 'm' then
     return {2, h[1], h[2], h[3] or 's', redis.call('PTTL', KEYS[1]), h[4]}
@@ -178,7 +182,7 @@ if h[1] and h[2] then
       return {2, h[1], h[2], h[3] or 's', redis.call('PTTL', KEYS[1]), h[4]}
     end
     if size > 0 or redis.call('EXISTS', value) == 1 then
-      return {1, h[1], redis.call('GET', value), h[3] or 's', redis.call('PTTL', KEYS[1]), h[4]}
+      return {1, h[1], redis.call('GET', value), h[3] or 's', redis.call('PTTL', KEYS[1]), h[4], h[2]}
     end
     broken = 1
   end
@@ -187,7 +191,7 @@ elseif h[1] or h[2] or redis.call('EXISTS', KEYS[1]) == 1 then
   broken = 1
   remove(KEYS[1], values, ti, member)
 end
-local ok, c = pcall(lease, ckey, tv, 9, ARGV[5])
+local ok, c = pcall(lease, ckey, tv, 10, ARGV[5])
 if not ok then return {0, broken} end
 local reply = {0, broken, c[1], c[2]}
 if ARGV[7] == '0' then return reply end
