@@ -50,6 +50,7 @@ export interface StoreGoal {
 export const STORE_GOALS: readonly StoreGoal[] = [
   ...(['2kb', '200kb'] as const).flatMap((size): StoreGoal[] => [
     { label: 'get ÷ GET, ops/s', size, of: 'get', to: 'GET', metric: 'ops', min: 0.8 },
+    { label: 'get, unchanged ÷ GET, ops/s', size, of: 'get, unchanged', to: 'GET', metric: 'ops' },
     { label: 'set ÷ SET, ops/s', size, of: 'set', to: 'SET', metric: 'ops', min: 0.7 },
     {
       label: 'set, 2 tags ÷ SET, ops/s',
@@ -68,6 +69,13 @@ export const STORE_GOALS: readonly StoreGoal[] = [
     to: 'GET',
     metric: 'commandUs',
     max: 1.5,
+  },
+  {
+    label: 'get, unchanged ÷ GET, Redis CPU per op',
+    size: '200kb',
+    of: 'get, unchanged',
+    to: 'GET',
+    metric: 'commandUs',
   },
 ];
 
