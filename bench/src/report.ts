@@ -128,8 +128,10 @@ function storeTables(result: BenchResult, store: readonly StoreSummary[]): strin
   const lines = [
     '## Store micro-benchmark: RedisCacheStore against raw commands',
     '',
-    `\`get\` and \`set\` of a RedisCacheStore with tracking off (every get goes to Redis: a cold ` +
-      `get) against the GET and SET an ioredis client sends for the same value (the HTTP ` +
+    `\`get\` and \`set\` of a RedisCacheStore with tracking off (every get goes to Redis: \`get\` ` +
+      `is a first read, its value coming with it; \`get, unchanged\` reads entries the store read ` +
+      `whole before, whose value stays in Redis) against the GET and SET an ioredis client sends ` +
+      `for the same value (the HTTP ` +
       `benchmark's product list), ${plan.inFlight} operations in flight, ${plan.rounds} rounds of ` +
       `${plan.seconds} s through all cases, medians over rounds; ratios are paired per round. ` +
       `Entries read by \`get\` carry two tags, as the tagged \`set\`s write them. Redis CPU per ` +
