@@ -5,12 +5,13 @@ import sequencer from '@jest/test-sequencer';
 // durations it cached on earlier runs; a fresh clone (CI) has none and would start them anywhere.
 const SLOW = [
   'test/rfc/cache-tests',
+  'test/http/stale',
   'test/cluster/cluster-failover',
   'test/http/rfc',
   'test/http/soak',
   'test/data/wrap',
+  'test/data/stampede',
   'test/http/serving',
-  'test/http/stale',
   'test/sentinel/',
   'test/http/faults',
   'packages/core/test/breaker',
