@@ -25,10 +25,8 @@ import {
   ONE_SCOPE,
   pinsSlot,
   type Scopes,
-  valueName,
 } from './layout.js';
-import { KnownValues, type Known } from './known-values.js';
-import { LocalTier, versionId, type Ticket } from './local-tier.js';
+import { LocalTier } from './local-tier.js';
 import { applyMessage, forgetTags } from './local-messages.js';
 import { connect, quit, waitForReady } from './connection.js';
 import {
@@ -38,26 +36,21 @@ import {
   keyPrefixOf,
   type RedisCacheStoreOptions,
 } from './options.js';
-import { RedisLease } from './lease.js';
-import { parseGetReply, parseLeaseReply } from './reply.js';
+import { RedisLease, VERSION_TTL_MS } from './lease.js';
+import { EntryReader } from './reader.js';
+import { writeEntry, type WriterParts } from './writer.js';
+import { parseLeaseReply } from './reply.js';
 import { CircuitBreaker } from './breaker.js';
 import { preloadScripts } from './preload.js';
-import { DELETE, GET, LARGE_VALUE, LEASE, RELEASE, SET, runScript } from './scripts.js';
+import { DELETE, LEASE, RELEASE, runScript } from './scripts.js';
 import { createTracking, type Tracking } from './tracking.js';
 import { FailoverGuard } from './failover.js';
 import { isSentinel, keepConnected } from './sentinel.js';
 
-/**
- * A version created for a lease outlives it by a margin for clock drift between app and Redis;
- * a stored entry's versions then live as long as the entry.
- */
-const VERSION_TTL_MS = LEASE_TTL_MS + 10_000;
 /** How long the first commands wait for the initial connection instead of failing at once. */
 const STARTUP_WAIT_MS = 1000;
 /** Client events after which a lease may have missed a write (see `#epoch`). */
 const DROP_EVENTS = ['close', '-node'] as const;
-/** How long a large value staged for a write lives if the write's script never runs. */
-const STAGED_TTL_MS = 60_000;
 
 /**
  * A {@link CacheStore} on Redis (or Redis Cluster) through ioredis: two keys per entry written
@@ -76,7 +69,8 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   readonly #maxEntrySize: number;
   readonly #report: ErrorReporter;
   readonly #local: LocalTier<M> | undefined;
-  readonly #known: KnownValues<M>;
+  readonly #reader: EntryReader<M>;
+  readonly #writer: WriterParts;
   readonly #tracking: Tracking | undefined;
   /** With Sentinel: keeps the store correct across a change of master. */
   readonly #failover: FailoverGuard | undefined;
@@ -121,7 +115,6 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     const { maxCount = 10_000, maxSize = 64 * 1024 * 1024 } = options;
     const local = (options.tracking ?? true) ? new LocalTier<M>(maxCount, maxSize) : undefined;
     this.#local = local;
-    this.#known = new KnownValues<M>(maxCount, maxSize);
     const sentinel = isSentinel(this.#client) ? this.#client : undefined;
     const failover =
       sentinel &&
@@ -146,10 +139,44 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
         failover && (() => failover.server),
       );
     }
+    this.#writer = {
+      client: this.#client,
+      prefix: this.#prefix,
+      scopes: this.#scopes,
+      breaker: this.#breaker,
+      // Our own write must be visible to our own next read: the tracking message for it comes
+      // over another connection and may arrive later (also after a failed write: it may have
+      // happened all the same).
+      wrote: (key, bucket) => {
+        this.#forget(key, bucket);
+        failover?.wroteKey(key);
+      },
+    };
+    this.#reader = new EntryReader<M>({
+      client: this.#client,
+      prefix: this.#prefix,
+      scopes: this.#scopes,
+      breaker: this.#breaker,
+      report: this.#report,
+      local,
+      tracking: this.#tracking,
+      failover,
+      maxCount,
+      maxSize,
+      startup: () => this.#startup,
+      epoch: () => this.#epoch,
+      lease: (key, bucket, clock, sentAt, epoch) =>
+        new RedisLease(key, this, bucket, clock, sentAt, epoch),
+      token: () => `${this.#lockId}:${++this.#locks}`,
+      remove: (key) => void this.delete(key).catch(this.#report),
+    });
   }
 
   async get(key: string): Promise<CacheEntry<M> | undefined> {
-    return (await this.#read(key, undefined, undefined)).entry;
+    this.#assertOpen();
+    checkKey(key);
+    const read = { key, leaseTags: undefined, valueNeeded: undefined, lockMs: undefined };
+    return (await this.#reader.read(read)).entry;
   }
 
   peek(key: string): CacheEntry<M> | undefined {
@@ -163,9 +190,11 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     tags: readonly string[] = [],
     options?: ReadOptions<M>,
   ): Promise<Lookup<M>> {
+    this.#assertOpen();
+    checkKey(key);
     const lockMs = checkLookupOptions(options);
     checkTags(tags);
-    return this.#read(key, tags, options?.valueNeeded, false, lockMs);
+    return this.#reader.read({ key, leaseTags: tags, valueNeeded: options?.valueNeeded, lockMs });
   }
 
   async set(
@@ -297,102 +326,6 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     if (this.#ownsClient) await quit(this.#client);
   }
 
-  async #read(
-    key: string,
-    leaseTags: readonly string[] | undefined,
-    valueNeeded: ReadOptions<M>['valueNeeded'],
-    again = false,
-    lockMs?: number,
-  ): Promise<Lookup<M>> {
-    this.#assertOpen();
-    checkKey(key);
-    // Moving to a new master: what it holds is not vouched for until every write the old one
-    // may have lost was written again.
-    if (this.#failover && !this.#failover.readable) return { entry: undefined, lease: undefined };
-    const bucket = bucketOf(key);
-    const localKey = this.#prefix + metadataKey(key, bucket);
-    const local = this.#local;
-    const cached = local?.get(localKey);
-    if (cached) return { entry: cached, lease: undefined };
-    // Redis timed out again and again: miss at once rather than wait for it (breaker.ts).
-    if (!this.#breaker.allow()) return { entry: undefined, lease: undefined };
-    const reader = this.#tracking?.readerFor(localKey);
-    const ticket = reader && local ? local.begin(localKey) : undefined;
-    const scope = this.#scopes.of(bucket);
-    const keys = [metadataName(key, bucket)];
-    const unread = valueNeeded ? 'm' : '';
-    const token = leaseTags && lockMs !== undefined ? `${this.#lockId}:${++this.#locks}` : '';
-    // An entry read whole before: if it is still the one stored, its value need not come again.
-    const known = this.#known.get(localKey);
-    const args = [this.#prefix, bucket, scope, encodeString(key), VERSION_TTL_MS, unread];
-    args.push(token ? (lockMs ?? 0) : 0, token, known?.id ?? '');
-    if (leaseTags) for (const tag of leaseTags) args.push(encodeString(tag));
-    const epoch = this.#epoch;
-    const sentAt = performance.now();
-    try {
-      if (this.#startup) await this.#startup;
-      let reply: unknown;
-      let tracked = reader !== undefined;
-      try {
-        reply = await runScript(reader ?? this.#client, GET, keys, args, { buffers: true });
-      } catch (err) {
-        if (!reader || !this.#tracking?.redirected(err)) throw err;
-        // The reader's cluster node no longer (or not yet) serves this key, so the read was not
-        // tracked: ask where the Cluster client routes it, and keep nothing locally.
-        tracked = false;
-        reply = await runScript(this.#client, GET, keys, args, { buffers: true });
-      }
-      this.#breaker.record();
-      const found = parseGetReply(reply);
-      if (found.hit === 'known' && known) {
-        if (ticket && tracked) this.#fillLocal(ticket, known, found.pttl, scope);
-        return { entry: known.entry, lease: undefined };
-      }
-      if (found.hit === 'known') return { entry: undefined, lease: undefined };
-      if (!found.hit) {
-        if (found.broken) {
-          this.#report(new Error(`removed a broken cache entry (value or field missing): ${key}`));
-        }
-        const lease =
-          leaseTags && found.clock
-            ? new RedisLease(key, this, bucket, found.clock, sentAt, epoch)
-            : undefined;
-        if (!found.lock) return { entry: undefined, lease };
-        if (lease && found.lock.state === 'taken') lease.lock = token;
-        if (lease) lease.fillLock = found.lock;
-        return { entry: undefined, lease, lock: found.lock };
-      }
-      const metadata = this.#parseMetadata(key, found.metadataJson);
-      if (!metadata) return { entry: undefined, lease: undefined };
-      if (found.valueId && valueNeeded && !valueNeeded(metadata)) {
-        const empty = found.type === 'b' ? Buffer.alloc(0) : '';
-        return { entry: { value: empty, metadata, withoutValue: true }, lease: undefined };
-      }
-      // A large or unread value comes by a plain GET, on the main connection: not tracked, since
-      // values never change under an id. Null: replaced or evicted since the script ran; read
-      // again.
-      const value =
-        found.value ??
-        (found.valueId && (await this.#client.getBuffer(valueName(found.valueId, bucket))));
-      if (value === null || value === undefined) {
-        if (again) return { entry: undefined, lease: undefined };
-        return this.#read(key, leaseTags, undefined, true);
-      }
-      const entry = { value: found.type === 'b' ? value : value.toString(), metadata };
-      const size = value.length + found.metadataJson.length;
-      const read = { id: String(found.valueId), entry, tags: found.tags, size };
-      if (found.valueId) this.#known.remember(localKey, read);
-      if (ticket && tracked) this.#fillLocal(ticket, read, found.pttl, scope);
-      return { entry, lease: undefined };
-    } catch (err) {
-      this.#breaker.record(err);
-      this.#report(err);
-      return { entry: undefined, lease: undefined };
-    } finally {
-      if (ticket) local?.end(ticket);
-    }
-  }
-
   async #write(
     key: string,
     value: string | Buffer,
@@ -411,49 +344,8 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
     }
     await this.#connected();
     const bucket = lease?.bucket ?? bucketOf(key);
-    const id = randomUUID();
-    // A large value goes by a plain SET first (copying it through Lua costs Redis far more), to
-    // a key of its own id that nothing refers to until the script, which may still refuse the
-    // write and then deletes it; until then it expires on its own.
-    const staged = size > LARGE_VALUE;
-    const type = Buffer.isBuffer(value) ? 'b' : 's';
-    let stored: unknown;
-    try {
-      stored = await this.#breaker.run(async () => {
-        if (staged) {
-          await this.#client.set(valueName(Buffer.from(id), bucket), value, 'PX', STAGED_TTL_MS);
-        }
-        return runScript(
-          this.#client,
-          SET,
-          [metadataName(key, bucket)],
-          [
-            this.#prefix,
-            bucket,
-            this.#scopes.of(bucket),
-            encodeString(key),
-            id,
-            staged ? '' : value,
-            staged ? type.toUpperCase() : type,
-            metadataJson,
-            ttl === undefined ? 0 : ttl * 1000,
-            lease?.clock.id ?? '',
-            lease?.clock.n ?? '0',
-            VERSION_TTL_MS,
-            lease?.lock ?? '',
-            ...[...new Set(tags)].map(encodeString),
-          ],
-        );
-      });
-      if (lease) lease.lock = undefined; // the script released it
-    } finally {
-      // Our own write must be visible to our own next read: the tracking message for it comes
-      // over another connection and may arrive later. (Also when the write failed: it may have
-      // happened all the same.)
-      this.#forget(key, bucket);
-      this.#failover?.wroteKey(key);
-    }
-    return stored === 1;
+    const write = { key, bucket, value, metadataJson, size, ttl, tags, lease };
+    return writeEntry(this.#writer, write);
   }
 
   #issued(lease: Lease): RedisLease {
@@ -461,12 +353,6 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
       throw new TypeError('lease was not issued by this store');
     }
     return lease;
-  }
-
-  /** Keeps an entry just read (through a tracked connection) in the local tier. */
-  #fillLocal(ticket: Ticket, read: Known<M>, pttl: number, scope: number): void {
-    const versions = read.tags.map((tag) => versionId(scope, decodeName(tag)));
-    this.#local?.fill(ticket, read.entry, read.size, pttl, versions);
   }
 
   /** Drops our local copy of `key`, and refuses fills by reads in flight for it. */
@@ -477,19 +363,6 @@ export class RedisCacheStore<M extends object = Record<string, unknown>> impleme
   /** Drops our local copies of entries carrying `tags`, in every scope. */
   #forgetTags(tags: readonly string[]): void {
     if (this.#local) forgetTags(this.#local, this.#scopes, tags);
-  }
-
-  /** An entry's metadata; corrupted metadata removes the entry. */
-  #parseMetadata(key: string, metadataJson: Buffer): M | undefined {
-    try {
-      return JSON.parse(metadataJson.toString()) as M;
-    } catch (err) {
-      this.#report(
-        new Error(`removed a cache entry with corrupted metadata: ${key}`, { cause: err }),
-      );
-      this.delete(key).catch(this.#report);
-      return undefined;
-    }
   }
 
   #onClose = (): void => {
