@@ -18,7 +18,8 @@ export {
 } from './store/redis/options.js';
 export { RESILIENT_SENTINEL_DEFAULTS, type SentinelOptions } from './store/redis/sentinel.js';
 export type { ErrorReporter } from './report.js';
-export type { HttpCacheOptions, InvalidateOnSpec, RouteOptions, UserId } from './http/options.js';
+export type { InvalidateOnSpec } from './http/invalidate-spec.js';
+export type { HttpCacheOptions, RouteOptions, UserId } from './http/options.js';
 export type { QueryFilter } from './http/key.js';
 export type { CacheStats, InvalidateSpec, RouteStats } from './http/types.js';
 export type { CacheHandle } from './http/engine.js';

@@ -10,11 +10,13 @@ import { startDebugLog } from './debug-log.js';
 import { Flights } from './flights.js';
 import { Lookup } from './lookup.js';
 import {
-  checkCacheOptions,
   checkInvalidateOnSpec,
   checkInvalidateSpec,
   resolveInvalidation,
   type InvalidateOnSpec,
+} from './invalidate-spec.js';
+import {
+  checkCacheOptions,
   resolveRoute,
   type HttpCacheOptions,
   type ResolvedRoute,

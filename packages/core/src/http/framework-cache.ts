@@ -1,6 +1,7 @@
 import type { Duration } from '../duration.js';
 import { HttpCache, type CacheHandle, type CachedRoute, type Invalidation } from './engine.js';
-import type { HttpCacheOptions, InvalidateOnSpec, RouteOptions } from './options.js';
+import type { InvalidateOnSpec } from './invalidate-spec.js';
+import type { HttpCacheOptions, RouteOptions } from './options.js';
 import type { CacheStats, InvalidateSpec } from './types.js';
 
 /**

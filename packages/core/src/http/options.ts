@@ -2,7 +2,6 @@ import { toSeconds, type Duration } from '../duration.js';
 import { resolveStampede, STAMPEDE_WAIT_MS, type StampedeOptions } from '../store/stampede.js';
 import type { CacheStore } from '../store/types.js';
 import type { QueryFilter } from './key.js';
-import type { InvalidateSpec } from './types.js';
 import {
   checkBoolean,
   checkFunction,
@@ -250,51 +249,6 @@ export function resolveRoute<C>(
   };
 }
 
-/** What `invalidateOn` drops after a successful write: lists, or functions of the request. */
-export interface InvalidateOnSpec<C> {
-  /** As {@link InvalidateSpec.keys}. */
-  keys?: readonly string[] | ((context: C) => readonly string[]);
-  /** As {@link InvalidateSpec.tags}. */
-  tags?: readonly string[] | ((context: C) => readonly string[]);
-  /** As {@link InvalidateSpec.users}. */
-  users?: readonly UserId[] | ((context: C) => readonly UserId[]);
-}
-
-/** Throws a TypeError naming the first bad field of an `invalidateOn` spec. */
-export function checkInvalidateOnSpec<C>(spec: InvalidateOnSpec<C>): void {
-  checkObject('invalidateOn spec', spec);
-  const lists = Object.fromEntries(
-    Object.entries(spec ?? {}).map(([name, value]) => [
-      name,
-      typeof value === 'function' ? [] : value,
-    ]),
-  );
-  checkInvalidateSpec(lists);
-}
-
-/** The invalidation an `invalidateOn` spec means for one request. */
-export function resolveInvalidation<C>(spec: InvalidateOnSpec<C>, context: C): InvalidateSpec {
-  const resolve = <T>(
-    value: readonly T[] | ((context: C) => readonly T[]) | undefined,
-  ): readonly T[] | undefined => (typeof value === 'function' ? value(context) : value);
-  return { keys: resolve(spec.keys), tags: resolve(spec.tags), users: resolve(spec.users) };
-}
-
-/** Throws a TypeError unless `spec` is a valid `invalidate` argument. */
-export function checkInvalidateSpec(spec: unknown): void {
-  checkObject('invalidate spec', spec);
-  if (spec === undefined) throw new TypeError('invalidate needs { keys?, tags?, users? }');
-  checkKnownKeys('invalidate', spec as object, ['keys', 'tags', 'users']);
-  const { keys, tags, users } = spec as Record<string, unknown>;
-  checkStringArray('invalidate keys', keys);
-  checkStringArray('invalidate tags', tags);
-  if (users !== undefined && !(Array.isArray(users) && users.every(isUserId))) {
-    throw new TypeError(
-      `invalidate users must be an array of strings or numbers, got ${describe(users)}`,
-    );
-  }
-}
-
 function checkRouteFields<C>(where: string, options: Omit<RouteOptions<C>, 'tags'>): void {
   toSeconds(`${where}ttl`, options.ttl);
   const { freshness } = options;
@@ -328,10 +282,6 @@ function checkRouteFields<C>(where: string, options: Omit<RouteOptions<C>, 'tags
       `${where}statuses must be an array of final statuses (200-599, not 206 or 304), got ${describe(statuses)}`,
     );
   }
-}
-
-function isUserId(value: unknown): value is UserId {
-  return typeof value === 'string' || typeof value === 'number';
 }
 
 function isStore(value: unknown): value is CacheStore {
