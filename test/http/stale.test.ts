@@ -69,7 +69,9 @@ describe.each(CASES)('%s on %s', (_name, kit, kind) => {
               held.started.open();
               await held.release.promise;
             }
-            return { text: `v${seen}` };
+            // The address the request came from, as the app sees it (rate limits, logs).
+            const ip = (v.native as { ip?: string }).ip;
+            return { headers: { 'x-ip': String(ip) }, text: `v${seen}` };
           },
         },
         {
@@ -126,6 +128,8 @@ describe.each(CASES)('%s on %s', (_name, kit, kind) => {
       const refreshed = await get(app, '/swr/1');
       expect(refreshed.headers['x-cache']).toBe('HIT');
       expect(refreshed.text).toBe('v2');
+      // The background copy came from the client that caused it, as far as the app can tell.
+      expect(refreshed.headers['x-ip']).toBe(first.headers['x-ip']);
       expect(refreshes).toBe(1);
     };
 

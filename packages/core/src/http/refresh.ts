@@ -47,7 +47,7 @@ export function refreshInBackground(
   if (!listener) return false;
   const headers: IncomingHttpHeaders = { ...req.headers };
   for (const name of DROPPED_HEADERS) Reflect.deleteProperty(headers, name);
-  const copy = new IncomingMessage(new Socket());
+  const copy = new IncomingMessage(socketLike(req.socket));
   copy.method = 'GET';
   copy.url = url;
   copy.headers = headers;
@@ -83,4 +83,20 @@ export function refreshInBackground(
     }
   });
   return true;
+}
+
+/**
+ * An unconnected socket that reads as the client's: the copy comes from the client that caused
+ * it, over the same kind of connection, so what the app derives from those (an IP for rate limits
+ * and logs, `req.protocol` / `req.secure` for the links it renders) is what it was.
+ */
+function socketLike(original: Socket | null): Socket {
+  const socket = new Socket();
+  Object.defineProperties(socket, {
+    remoteAddress: { value: original?.remoteAddress },
+    remotePort: { value: original?.remotePort },
+    remoteFamily: { value: original?.remoteFamily },
+    encrypted: { value: (original as { encrypted?: boolean } | null)?.encrypted },
+  });
+  return socket;
 }
